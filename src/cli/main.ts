@@ -1,0 +1,35 @@
+import { Command, CommanderError } from "commander";
+import { StowageError } from "../engine/errors.js";
+import { migrate } from "../db/migrate.js";
+import { loadConfig } from "../config.js";
+import { serve } from "./serve.js";
+import { usersCommand } from "./users.js";
+
+const program = new Command("stowage")
+  .description("Move a user's workspace data out of and into a service.")
+  .showHelpAfterError()
+  .exitOverride();
+
+program.command("serve").description("serve GraphQL (and GraphiQL) over HTTP; migrates the database first").action(serve);
+
+program
+  .command("migrate")
+  .description("apply pending database migrations")
+  .action(async () => {
+    const config = loadConfig();
+    const applied = await migrate(config.database);
+    console.log(applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");
+  });
+
+program.addCommand(usersCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof StowageError) {
+    console.error(`error: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}

@@ -1,0 +1,46 @@
+import type { AddressInfo } from "node:net";
+import { bootstrapAdmin } from "../auth/users.js";
+import { createServer } from "../http/server.js";
+import { openRuntime } from "../runtime.js";
+
+export async function serve(): Promise<void> {
+  const rt = await openRuntime();
+  const { config, logger } = rt;
+  const server = createServer(rt);
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const port = (server.address() as AddressInfo).port;
+  const url = `${config.publicUrl ?? `http://localhost:${port}`}/graphql`;
+  logger.info({ url, database: config.database.provider }, "stowage is serving GraphQL");
+
+  const admin = await bootstrapAdmin(rt.db);
+  if (admin) {
+    // printed once: the token is stored only as a hash
+    process.stdout.write(
+      [
+        "",
+        `First start: created the admin user ${admin.email}. Its API token (shown only now):`,
+        "",
+        `  ${admin.token}`,
+        "",
+        `Open ${url} and put {"Authorization": "Bearer ${admin.token}"} in the Headers tab, or:`,
+        "",
+        `  curl -s ${url} -H 'content-type: application/json' \\`,
+        `    -H 'authorization: Bearer ${admin.token}' \\`,
+        `    -d '{"query":"{ viewer { id email role } }"}'`,
+        "",
+        "More users: npx stowage users create --email you@example.com",
+        "",
+      ].join("\n"),
+    );
+  }
+
+  const stop = async (signal: string) => {
+    logger.info({ signal }, "shutting down");
+    server.close();
+    server.closeAllConnections();
+    await rt.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+}

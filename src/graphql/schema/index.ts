@@ -1,0 +1,7 @@
+// Each domain module registers its types on the builder when imported.
+import "./scalars.js";
+import "./errors.js";
+import "./viewer.js";
+import { builder } from "../builder.js";
+
+export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,88 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import { createYoga } from "graphql-yoga";
+import { processRequest } from "graphql-upload-minimal";
+import { authenticate } from "../auth/users.js";
+import { UploadTooLargeError } from "../engine/errors.js";
+import type { AppContext } from "../graphql/context.js";
+import { schema } from "../graphql/schema/index.js";
+import type { Services } from "../services.js";
+import { useRequireViewer } from "./auth-plugin.js";
+import { CSRF_HEADERS, hasCsrfHeader } from "./csrf.js";
+
+// room for the multipart envelope (operations, map, part headers) around a file
+const MULTIPART_OVERHEAD = 1024 ** 2;
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function graphqlError(message: string, extensions: Record<string, unknown>) {
+  return { errors: [{ message, extensions }] };
+}
+
+export function createYogaApp(services: Services) {
+  return createYoga<{ req: IncomingMessage; res: ServerResponse }, AppContext>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    // uploads are parsed (streamed) by graphql-upload-minimal before yoga sees the request
+    multipart: false,
+    maxRequestBodySize: services.config.maxJsonBodyBytes,
+    landingPage: false,
+    graphiql: {
+      title: "stowage",
+      defaultQuery: "# Add your token in the Headers tab:\n#   { \"Authorization\": \"Bearer stw_...\" }\n\nquery Viewer {\n  viewer {\n    id\n    email\n    role\n  }\n}\n",
+      headers: JSON.stringify({ Authorization: "Bearer " }),
+      shouldPersistHeaders: true,
+    },
+    renderGraphiQL,
+    logging: services.logger.child({ component: "yoga" }) as never,
+    maskedErrors: { isDev: process.env.NODE_ENV === "development" },
+    plugins: [useCSRFPrevention({ requestHeaders: CSRF_HEADERS }), useRequireViewer()],
+    context: async ({ request }): Promise<AppContext> => ({
+      services,
+      viewer: await authenticate(services.db, request.headers.get("authorization")),
+    }),
+  });
+}
+
+export function createServer(services: Services): Server {
+  const yoga = createYogaApp(services);
+  const { maxUploadBytes } = services.config;
+  return createHttpServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (url.pathname === "/healthz") {
+        await services.db.user.count();
+        return sendJson(res, 200, { ok: true });
+      }
+      if (url.pathname === "/graphql" && req.method === "POST" && /^multipart\/form-data/i.test(req.headers["content-type"] ?? "")) {
+        if (!hasCsrfHeader(req.headers)) {
+          return sendJson(res, 403, graphqlError(`Multipart requests need one of the headers ${CSRF_HEADERS.join(", ")}.`, { code: "CSRF_HEADER_MISSING" }));
+        }
+        const declared = Number(req.headers["content-length"] ?? NaN);
+        if (declared > maxUploadBytes + MULTIPART_OVERHEAD) {
+          const e = new UploadTooLargeError(`upload of ${declared} bytes exceeds the limit of ${maxUploadBytes} bytes`, maxUploadBytes);
+          res.setHeader("connection", "close");
+          return sendJson(res, 413, graphqlError(e.message, { code: e.code, maxBytes: maxUploadBytes }));
+        }
+        try {
+          (req as IncomingMessage & { body?: unknown }).body = await processRequest(req, res, { maxFileSize: maxUploadBytes, maxFiles: 1 });
+        } catch (err) {
+          const status = (err as { status?: number }).status ?? 400;
+          const e = status === 413 ? new UploadTooLargeError((err as Error).message, maxUploadBytes) : null;
+          res.setHeader("connection", "close");
+          return sendJson(res, status, graphqlError((err as Error).message, { code: e?.code ?? "BAD_MULTIPART_REQUEST", ...(e ? { maxBytes: maxUploadBytes } : {}) }));
+        }
+      }
+      await yoga.requestListener(req, res);
+    } catch (err) {
+      services.logger.error({ err }, "request failed");
+      if (!res.headersSent) sendJson(res, 500, graphqlError("internal error", { code: "INTERNAL" }));
+      else res.destroy();
+    }
+  });
+}
