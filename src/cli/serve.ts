@@ -11,6 +11,8 @@ export async function serve(): Promise<void> {
   const port = (server.address() as AddressInfo).port;
   const url = `${config.publicUrl ?? `http://localhost:${port}`}/graphql`;
   logger.info({ url, database: config.database.provider }, "stowage is serving GraphQL");
+  // on stdout whatever the log level: where to go is the one thing everyone needs
+  process.stdout.write(`stowage: GraphQL and GraphiQL at ${url} (${config.database.provider})\n`);
 
   const admin = await bootstrapAdmin(rt.db);
   if (admin) {

@@ -26,13 +26,27 @@ function readCharAsText<T extends { provider: string }>(adapter: T): T {
   return adapter;
 }
 
+type Executes = { executeRaw(q: { sql: string }): Promise<number> };
+
+// On SQLite the engine takes `locking_mode=EXCLUSIVE` for the life of its
+// connection, which blocks (and times out) whenever a server already has the
+// file open — and the CLI must work beside a running server. Each migration
+// still runs in its own transaction under SQLite's normal write lock.
+function sharedSqliteLock<T extends { provider: string }>(adapter: T): T {
+  if (adapter.provider !== "sqlite") return adapter;
+  const a = adapter as unknown as Executes;
+  const original = a.executeRaw.bind(adapter);
+  a.executeRaw = (q) => (/^\s*PRAGMA\s+main\.locking_mode\s*=\s*EXCLUSIVE/i.test(q.sql) ? Promise.resolve(0) : original(q));
+  return adapter;
+}
+
 // The engine leaves the connections it opened behind (on SQLite they keep a
 // write lock); track them so they can be closed when the engine is freed.
 function tracked(factory: SqlMigrationAwareDriverAdapterFactory) {
   const opened: { dispose(): Promise<void> }[] = [];
   const wrapped = Object.create(factory) as SqlMigrationAwareDriverAdapterFactory;
   wrapped.connect = async () => {
-    const a = readCharAsText(await factory.connect());
+    const a = sharedSqliteLock(readCharAsText(await factory.connect()));
     opened.push(a);
     return a;
   };
@@ -78,9 +92,10 @@ export async function migrate(db: Database): Promise<string[]> {
 }
 
 /** SQL that would bring the live database to the schema; empty when they agree. */
-export async function driftFromSchema(db: Database): Promise<string> {
+export async function driftFromSchema(db: Database, schemaContent?: string): Promise<string> {
   return withSchemaEngine(db, async (engine) => {
-    const schema = readSchema(db.provider);
+    const current = readSchema(db.provider);
+    const schema = { path: current.path, content: schemaContent ?? current.content };
     const out = await engine.diff({
       from: { tag: "schemaDatasource", files: [schema], configDir: "." } as never,
       to: { tag: "schemaDatamodel", files: [schema] },

@@ -2,6 +2,11 @@
 import "./scalars.js";
 import "./errors.js";
 import "./viewer.js";
+import "./memories.js";
+import "./personas.js";
+import "./world.js";
+import "./videos.js";
+import "./annotations.js";
 import { builder } from "../builder.js";
 
 export const schema = builder.toSchema({ sortSchema: true });

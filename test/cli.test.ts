@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { print } from "graphql";
+import { graphql } from "./gql/index.js";
+import { testDatabase, type TestDatabase } from "./support/database.js";
+import { cliEnv, runCli, startServe, stop } from "./support/cli.js";
+
+const ViewerQuery = graphql(`
+  query CliViewer {
+    viewer {
+      id
+      email
+      role
+    }
+  }
+`);
+
+async function viewer(url: string, token: string) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: print(ViewerQuery) }),
+  });
+  return (await res.json()) as { data?: { viewer: { id: string; email: string; role: string } }; errors?: unknown[] };
+}
+
+let tdb: TestDatabase;
+let env: NodeJS.ProcessEnv;
+beforeAll(() => {
+  tdb = testDatabase();
+  env = cliEnv(tdb.database, tdb.dataDir, { PORT: "0", HOST: "127.0.0.1",  });
+});
+afterAll(() => tdb.drop());
+
+describe("stowage serve", () => {
+  it("migrates, creates an admin on first start, prints its token once, and answers viewer with it", async () => {
+    const first = await startServe(env, /Its API token \(shown only now\):\s+(stw_\S+)[\s\S]*?Open (http:\/\/\S+\/graphql)/);
+    const [, token, url] = first.match;
+    try {
+      const r = await viewer(url, token);
+      expect(r.data?.viewer).toMatchObject({ email: "admin@stowage.local", role: "ADMIN" });
+      const page = await fetch(url, { headers: { accept: "text/html" } });
+      const html = await page.text();
+      expect(page.status).toBe(200);
+      expect(html).toContain("GraphiQL");
+      // offline: no assets from a CDN
+      expect(html).not.toMatch(/unpkg\.com|jsdelivr|cdn\./);
+    } finally {
+      await stop(first.child);
+    }
+
+    const second = await startServe(env, /GraphQL and GraphiQL at/);
+    await new Promise((r) => setTimeout(r, 300));
+    await stop(second.child);
+    expect(second.output()).not.toContain("stw_");
+  });
+});
+
+describe("stowage users", () => {
+  it("creates a user and prints one JSON line with the token, which then works", async () => {
+    const r = await runCli(["users", "create", "--email", "Grace@Example.com", "--json"], env);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    const created = JSON.parse(lines[0]) as { id: string; email: string; role: string; token: string };
+    expect(Object.keys(created).sort()).toEqual(["email", "id", "role", "token"]);
+    expect(created).toMatchObject({ email: "grace@example.com", role: "USER" });
+
+    const srv = await startServe(env, /GraphQL and GraphiQL at (http:\/\/\S+)/);
+    try {
+      const v = await viewer(srv.match[1], created.token);
+      expect(v.data?.viewer).toEqual({ id: created.id, email: "grace@example.com", role: "USER" });
+
+      const dup = await runCli(["users", "create", "--email", "grace@example.com"], env);
+      expect(dup.code).toBe(1);
+      expect(dup.stderr).toContain("already exists");
+
+      const list = await runCli(["users", "list", "--json"], env);
+      const rows = list.stdout.trim().split("\n").map((l) => JSON.parse(l) as { email: string; activeTokens: number });
+      expect(rows.find((u) => u.email === "grace@example.com")?.activeTokens).toBe(1);
+
+      const revoke = await runCli(["users", "revoke", "--email", "grace@example.com"], env);
+      expect(revoke.stdout).toContain("revoked 1 token");
+      const after = await viewer(srv.match[1], created.token);
+      expect(after.errors).toBeDefined();
+    } finally {
+      await stop(srv.child);
+    }
+  });
+
+  it("creates admins with --admin", async () => {
+    const r = await runCli(["users", "create", "--email", "root@example.com", "--admin", "--json"], env);
+    expect(JSON.parse(r.stdout).role).toBe("ADMIN");
+  });
+
+  it("rejects invalid configuration with a clear message", async () => {
+    const r = await runCli(["migrate"], { ...env, PORT: "not-a-port" });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("PORT");
+  });
+});
