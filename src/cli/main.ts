@@ -4,6 +4,7 @@ import { migrate } from "../db/migrate.js";
 import { loadConfig } from "../config.js";
 import { serve } from "./serve.js";
 import { usersCommand } from "./users.js";
+import { seedCommand } from "./seed.js";
 
 const program = new Command("stowage")
   .description("Move a user's workspace data out of and into a service.")
@@ -22,6 +23,7 @@ program
   });
 
 program.addCommand(usersCommand());
+program.addCommand(seedCommand());
 
 try {
   await program.parseAsync(process.argv);
