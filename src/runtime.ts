@@ -2,8 +2,12 @@ import { mkdirSync } from "node:fs";
 import { loadConfig, type Config } from "./config.js";
 import { openDb, type DbOptions } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
+import { loadDownloadSecret } from "./http/download-token.js";
+import { ExportJobs } from "./jobs/export-jobs.js";
+import { createProgressPubSub } from "./jobs/progress.js";
 import { createLogger, type Logger } from "./logger.js";
 import type { Services } from "./services.js";
+import { createBlobStore } from "./storage/blob-store.js";
 
 export interface Runtime extends Services {
   close(): Promise<void>;
@@ -17,10 +21,20 @@ export async function openRuntime(options: { config?: Config; logger?: Logger; d
   const applied = await migrate(config.database);
   if (applied.length) logger.info({ migrations: applied }, "applied database migrations");
   const handle = await openDb(config.database, options.db);
+  const store = createBlobStore(config);
+  const pubsub = createProgressPubSub();
+  const exportJobs = new ExportJobs({ config, db: handle.db, logger, store, pubsub });
   return {
     config,
     logger,
     db: handle.db,
-    close: () => handle.close(),
+    store,
+    downloadSecret: loadDownloadSecret(config),
+    pubsub,
+    exportJobs,
+    close: async () => {
+      await exportJobs.stop();
+      await handle.close();
+    },
   };
 }

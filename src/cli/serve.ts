@@ -1,11 +1,15 @@
 import type { AddressInfo } from "node:net";
 import { bootstrapAdmin } from "../auth/users.js";
 import { createServer } from "../http/server.js";
+import { startSweeper } from "../jobs/sweeper.js";
 import { openRuntime } from "../runtime.js";
 
 export async function serve(): Promise<void> {
   const rt = await openRuntime();
   const { config, logger } = rt;
+  const recovered = await rt.exportJobs.recover();
+  if (recovered.failed || recovered.requeued) logger.warn(recovered, "export jobs left by the previous run: running ones failed, pending ones queued");
+  const stopSweeper = startSweeper(rt, rt.store);
   const server = createServer(rt);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const port = (server.address() as AddressInfo).port;
@@ -40,6 +44,7 @@ export async function serve(): Promise<void> {
     logger.info({ signal }, "shutting down");
     server.close();
     server.closeAllConnections();
+    await stopSweeper();
     await rt.close();
     process.exit(0);
   };

@@ -10,6 +10,7 @@ import { schema } from "../graphql/schema/index.js";
 import type { Services } from "../services.js";
 import { useRequireViewer } from "./auth-plugin.js";
 import { CSRF_HEADERS, hasCsrfHeader } from "./csrf.js";
+import { downloadTokenFromPath, handleDownload } from "./downloads.js";
 
 // room for the multipart envelope (operations, map, part headers) around a file
 const MULTIPART_OVERHEAD = 1024 ** 2;
@@ -59,6 +60,8 @@ export function createServer(services: Services): Server {
         await services.db.user.count();
         return sendJson(res, 200, { ok: true });
       }
+      const downloadToken = downloadTokenFromPath(url.pathname);
+      if (downloadToken !== null) return await handleDownload(services, services.store, services.downloadSecret, req, res, downloadToken);
       if (url.pathname === "/graphql" && req.method === "POST" && /^multipart\/form-data/i.test(req.headers["content-type"] ?? "")) {
         if (!hasCsrfHeader(req.headers)) {
           return sendJson(res, 403, graphqlError(`Multipart requests need one of the headers ${CSRF_HEADERS.join(", ")}.`, { code: "CSRF_HEADER_MISSING" }));

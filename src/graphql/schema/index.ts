@@ -2,6 +2,7 @@
 import "./scalars.js";
 import "./errors.js";
 import "./viewer.js";
+import "./exports.js";
 import "./memories.js";
 import "./personas.js";
 import "./world.js";

@@ -1,0 +1,197 @@
+// FOVEA's family: personas and ontologies, the world, videos, summaries with
+// claims, and annotations.
+import { ENDPOINT_KINDS, isObj, visitField, visitIdList, walkGloss, walkStructure, walkTypeAssignments } from "./refs.js";
+import type { KindDef, KindName, Row } from "./types.js";
+
+const glossy = (row: Row, field: string, visit: Parameters<NonNullable<KindDef["jsonRefs"]>>[1]) => walkGloss(row[field], visit, field);
+
+const MEMBER_KINDS: Record<string, readonly KindName[]> = {
+  entity: ["worldEntity", "worldLocation"],
+  event: ["worldEvent"],
+  time: ["worldTime"],
+};
+
+/** Keyframes only unless interpolated boxes are asked for; counts stay those of the stored sequence. */
+function keyframesOnly(row: Row, filter: { includeInterpolated?: boolean }): Row {
+  const seq = row.boundingBoxSequence;
+  if (filter.includeInterpolated || !isObj(seq) || !Array.isArray(seq.boxes)) return row;
+  const boxes = seq.boxes.filter((b) => isObj(b) && b.isKeyframe !== false);
+  return { ...row, boundingBoxSequence: { ...seq, boxes } };
+}
+
+const world = (kind: KindName, model: KindDef["model"], label: string, extra: Partial<KindDef> = {}): KindDef => ({
+  kind,
+  model,
+  section: "WORLD",
+  label,
+  refs: [],
+  filterColumns: { dateRange: "createdAt" },
+  ...extra,
+});
+
+export const annotationKinds: KindDef[] = [
+  {
+    kind: "persona",
+    model: "Persona",
+    section: "PERSONAS",
+    label: "personas",
+    refs: [],
+    naturalKey: ["name"],
+    filterColumns: { personaIds: "id", dateRange: "createdAt" },
+    pulledBy: [
+      { kind: "videoSummary", relation: "summaries" },
+      { kind: "annotation", relation: "annotations" },
+    ],
+  },
+  world("worldEntity", "WorldEntity", "world entities", {
+    jsonRefs: (row, visit) => {
+      glossy(row, "description", visit);
+      walkTypeAssignments(row.typeAssignments, visit, "typeAssignments");
+    },
+    pulledBy: [{ kind: "annotation", relation: "annotations" }],
+  }),
+  world("worldLocation", "WorldLocation", "world locations", {
+    jsonRefs: (row, visit) => {
+      glossy(row, "description", visit);
+      walkTypeAssignments(row.typeAssignments, visit, "typeAssignments");
+    },
+    pulledBy: [{ kind: "annotation", relation: "annotations" }],
+  }),
+  world("worldEvent", "WorldEvent", "world events", {
+    jsonRefs: (row, visit) => {
+      glossy(row, "description", visit);
+      const interpretations = row.personaInterpretations;
+      if (!Array.isArray(interpretations)) return;
+      interpretations.forEach((p, i) => {
+        if (!isObj(p)) return;
+        visitField(p, "personaId", ["persona"], visit, `personaInterpretations[${i}]`);
+        if (Array.isArray(p.participants))
+          p.participants.forEach((x, j) => {
+            if (isObj(x)) visitField(x, "entityId", ["worldEntity", "worldLocation"], visit, `personaInterpretations[${i}].participants[${j}]`);
+          });
+      });
+    },
+    pulledBy: [{ kind: "annotation", relation: "annotations" }],
+  }),
+  world("worldTime", "WorldTime", "world times", {
+    jsonRefs: (row, visit) => {
+      const refs = isObj(row.extra) ? row.extra.videoReferences : undefined;
+      if (Array.isArray(refs)) refs.forEach((r, i) => isObj(r) && visitField(r, "videoId", ["video"], visit, `extra.videoReferences[${i}]`));
+    },
+    pulledBy: [{ kind: "annotation", relation: "annotations" }],
+  }),
+  world("worldCollection", "WorldCollection", "world collections", {
+    jsonRefs: (row, visit) => {
+      glossy(row, "description", visit);
+      const kinds = MEMBER_KINDS[String(row.memberKind)];
+      if (kinds) visitIdList(row, "members", kinds, visit, "");
+      walkTypeAssignments(row.typeAssignments, visit, "typeAssignments");
+      if (isObj(row.extra)) {
+        visitField(row.extra, "timeCollectionId", ["worldCollection"], visit, "extra");
+        walkStructure(row.extra.structure, visit, "extra.structure");
+      }
+    },
+  }),
+  {
+    kind: "ontology",
+    model: "Ontology",
+    section: "PERSONAS",
+    label: "ontologies",
+    refs: [{ field: "personaId", kinds: ["persona"], relation: "persona" }],
+    parent: { field: "personaId", relation: "persona", kind: "persona" },
+    naturalKey: ["personaId"],
+    jsonRefs: (row, visit) => {
+      for (const field of ["entityTypes", "eventTypes", "roleTypes", "relationTypes"]) {
+        const types = row[field];
+        if (Array.isArray(types)) types.forEach((t, i) => isObj(t) && walkGloss(t.gloss, visit, `${field}[${i}].gloss`));
+      }
+    },
+  },
+  {
+    kind: "video",
+    model: "Video",
+    section: "ANNOTATIONS",
+    label: "videos",
+    refs: [],
+    filterColumns: { videoIds: "id", dateRange: "createdAt" },
+    pulledBy: [
+      { kind: "videoSummary", relation: "summaries" },
+      { kind: "annotation", relation: "annotations" },
+    ],
+  },
+  {
+    kind: "annotation",
+    model: "Annotation",
+    section: "ANNOTATIONS",
+    label: "annotations",
+    refs: [
+      { field: "videoId", kinds: ["video"], relation: "video" },
+      { field: "personaId", kinds: ["persona"], relation: "persona" },
+      { field: "linkedEntityId", kinds: ["worldEntity"], relation: "linkedEntity" },
+      { field: "linkedEventId", kinds: ["worldEvent"], relation: "linkedEvent" },
+      { field: "linkedTimeId", kinds: ["worldTime"], relation: "linkedTime" },
+      { field: "linkedLocationId", kinds: ["worldLocation"], relation: "linkedLocation" },
+    ],
+    filterColumns: { videoIds: "videoId", personaIds: "personaId", annotationTypes: "annotationType", dateRange: "createdAt" },
+    exportTransform: keyframesOnly,
+  },
+  {
+    kind: "videoSummary",
+    model: "VideoSummary",
+    section: "SUMMARIES",
+    label: "video summaries",
+    refs: [
+      { field: "videoId", kinds: ["video"], relation: "video" },
+      { field: "personaId", kinds: ["persona"], relation: "persona" },
+    ],
+    naturalKey: ["videoId", "personaId"],
+    filterColumns: { videoIds: "videoId", personaIds: "personaId", dateRange: "createdAt" },
+    jsonRefs: (row, visit) => glossy(row, "summary", visit),
+  },
+  {
+    kind: "claim",
+    model: "Claim",
+    section: "SUMMARIES",
+    label: "claims",
+    refs: [
+      { field: "summaryId", kinds: ["videoSummary"], relation: "summary" },
+      { field: "parentClaimId", kinds: ["claim"], relation: "parent" },
+    ],
+    parent: { field: "summaryId", relation: "summary", kind: "videoSummary" },
+    jsonRefs: (row, visit) => {
+      glossy(row, "gloss", visit);
+      const x = row.extra;
+      if (!isObj(x)) return;
+      walkGloss(x.claimerGloss, visit, "extra.claimerGloss");
+      walkGloss(x.claimRelation, visit, "extra.claimRelation");
+      visitField(x, "claimEventId", ["worldEvent"], visit, "extra");
+      visitField(x, "claimTimeId", ["worldTime"], visit, "extra");
+      visitField(x, "claimLocationId", ["worldLocation", "worldEntity"], visit, "extra");
+      if (Array.isArray(x.timeSpans))
+        x.timeSpans.forEach((s, i) => isObj(s) && visitIdList(s, "annotationIds", ["annotation"], visit, `extra.timeSpans[${i}]`));
+    },
+  },
+  {
+    kind: "claimRelation",
+    model: "ClaimRelation",
+    section: "SUMMARIES",
+    label: "claim relations",
+    refs: [
+      { field: "sourceClaimId", kinds: ["claim"], relation: "source" },
+      { field: "targetClaimId", kinds: ["claim"], relation: "target" },
+    ],
+    parent: { field: "sourceClaimId", relation: "source", kind: "claim" },
+    alsoRequires: [{ relation: "target", kind: "claim" }],
+  },
+  {
+    kind: "worldRelation",
+    model: "WorldRelation",
+    section: "WORLD",
+    label: "world relations",
+    refs: [
+      { field: "sourceId", kinds: (r) => ENDPOINT_KINDS[String(r.sourceType)] ?? null },
+      { field: "targetId", kinds: (r) => ENDPOINT_KINDS[String(r.targetType)] ?? null },
+    ],
+    filterColumns: { dateRange: "createdAt" },
+  },
+];

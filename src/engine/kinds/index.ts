@@ -1,0 +1,173 @@
+// The kind registry: every record kind declared once, in archive order (a
+// record never refers to one written after it). Export, stats, preview,
+// import and id remapping all walk this list.
+import { z } from "zod";
+import { modelInfos, type ColumnInfo } from "../../db/bulk.js";
+import { annotationKinds } from "./annotations.js";
+import { memoryKinds } from "./memories.js";
+import { SECTIONS, type ExportFilter, type KindDef, type KindName, type RefVisitor, type Row, type Section } from "./types.js";
+
+export * from "./types.js";
+
+const ORDER: KindName[] = [
+  "app",
+  "category",
+  "memory",
+  "memoryCategory",
+  "memoryStatus",
+  "accessControl",
+  "persona",
+  "video",
+  "worldEntity",
+  "worldLocation",
+  "worldEvent",
+  "worldTime",
+  "worldCollection",
+  "ontology",
+  "annotation",
+  "videoSummary",
+  "claim",
+  "claimRelation",
+  "worldRelation",
+];
+
+const byName = new Map<KindName, KindDef>([...memoryKinds, ...annotationKinds].map((k) => [k.kind, k]));
+
+export const KINDS: readonly KindDef[] = ORDER.map((name) => {
+  const k = byName.get(name);
+  if (!k) throw new Error(`kind ${name} is ordered but not declared`);
+  return k;
+});
+
+if (byName.size !== KINDS.length) throw new Error("a declared kind is missing from the archive order");
+
+export const KIND_NAMES: readonly KindName[] = ORDER;
+
+export function kindDef(name: string): KindDef | undefined {
+  return byName.get(name as KindName);
+}
+
+export function kindsOfSections(sections: readonly Section[]): KindDef[] {
+  return KINDS.filter((k) => sections.includes(k.section));
+}
+
+export const ALL_SECTIONS: readonly Section[] = SECTIONS;
+
+/** Fixed target kinds of a column reference, or those the row's type column names. */
+export function refKinds(ref: KindDef["refs"][number], row: Row): readonly KindName[] | null {
+  return typeof ref.kinds === "function" ? ref.kinds(row) : ref.kinds;
+}
+
+/** Visits every reference of a row: columns first, then JSON. The row is modified in place. */
+export function walkRefs(kind: KindDef, row: Row, visit: RefVisitor): void {
+  for (const ref of kind.refs) {
+    const id = row[ref.field];
+    if (typeof id !== "string" || id === "") continue;
+    const kinds = refKinds(ref, row);
+    if (!kinds) continue;
+    const next = visit(kinds, id, ref.field);
+    if (next !== undefined) row[ref.field] = next;
+  }
+  kind.jsonRefs?.(row, visit);
+}
+
+// ---------- archive lines ----------
+
+/** Columns of a kind as written to an archive line: everything but the owner. */
+export function lineColumns(kind: KindDef): ColumnInfo[] {
+  const info = modelInfos("sqlite").get(kind.model);
+  if (!info) throw new Error(`no model ${kind.model}`);
+  return info.columns.filter((c) => c.field !== "ownerId");
+}
+
+const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}T/.test(s), "expected an ISO-8601 timestamp");
+
+function columnSchema(c: ColumnInfo, enumValues: Map<string, Set<string>>): z.ZodType {
+  let t: z.ZodType;
+  if (c.isEnum) t = z.enum([...(enumValues.get(c.type) ?? [])] as [string, ...string[]]);
+  else
+    switch (c.type) {
+      case "String":
+        t = z.string();
+        break;
+      case "Int":
+        t = z.number().int();
+        break;
+      case "Float":
+        t = z.number();
+        break;
+      case "BigInt":
+        t = z.number().int();
+        break;
+      case "Boolean":
+        t = z.boolean();
+        break;
+      case "DateTime":
+        t = iso;
+        break;
+      case "Bytes":
+        t = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "expected base64");
+        break;
+      default:
+        t = z.unknown();
+    }
+  if (!c.isRequired) return t.nullable().optional();
+  if (c.default || c.isUpdatedAt) return t.optional();
+  return t;
+}
+
+const glossItem = z.looseObject({ type: z.string(), content: z.string().optional() });
+const gloss = z.array(glossItem);
+const box = z.looseObject({ x: z.number(), y: z.number(), width: z.number(), height: z.number(), frameNumber: z.number().int().min(0) });
+const boxSequence = z.looseObject({ boxes: z.array(box), interpolationSegments: z.array(z.unknown()).optional(), visibilityRanges: z.array(z.unknown()).optional() });
+
+// JSON columns with a known shape, by field name (the same name means the same thing across kinds)
+const JSON_SHAPES: Record<string, z.ZodType> = {
+  gloss,
+  summary: gloss,
+  boundingBoxSequence: boxSequence,
+  typeAssignments: z.array(z.unknown()),
+  personaInterpretations: z.array(z.unknown()),
+  members: z.array(z.string()),
+  entityTypes: z.array(z.unknown()),
+  eventTypes: z.array(z.unknown()),
+  roleTypes: z.array(z.unknown()),
+  relationTypes: z.array(z.unknown()),
+  relations: z.array(z.unknown()),
+};
+
+const schemaCache = new Map<KindName, z.ZodObject>();
+
+/** The zod schema of a kind's archive line `data`, derived from the Prisma model. */
+export function lineSchema(kind: KindDef): z.ZodObject {
+  const cached = schemaCache.get(kind.kind);
+  if (cached) return cached;
+  const info = modelInfos("sqlite").get(kind.model)!;
+  const shape: Record<string, z.ZodType> = {};
+  for (const c of lineColumns(kind)) {
+    const known = c.type === "Json" ? JSON_SHAPES[c.field] : undefined;
+    shape[c.field] = known ? (c.isRequired ? known : known.nullable().optional()) : columnSchema(c, info.enumValues);
+  }
+  shape.id = z.string().min(1).max(200);
+  const schema = z.object(kind.refine ? kind.refine(shape) : shape);
+  schemaCache.set(kind.kind, schema);
+  return schema;
+}
+
+/** A database row as archive line data: ISO timestamps, base64 vectors (when asked), no owner. */
+export function toLineData(kind: KindDef, row: Row, filter: Pick<ExportFilter, "includeVectors" | "includeInterpolated">): Row {
+  const out: Row = {};
+  for (const c of lineColumns(kind)) {
+    const v = row[c.field];
+    if (v === undefined) continue;
+    if (c.field === kind.vectorField) {
+      if (filter.includeVectors && v !== null) out[c.field] = Buffer.from(v as Uint8Array).toString("base64");
+      continue;
+    }
+    if (v instanceof Date) out[c.field] = v.toISOString();
+    else if (typeof v === "bigint") out[c.field] = Number(v);
+    else if (v instanceof Uint8Array) out[c.field] = Buffer.from(v).toString("base64");
+    else out[c.field] = v;
+  }
+  return kind.exportTransform ? kind.exportTransform(out, filter) : out;
+}

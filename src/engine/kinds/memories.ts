@@ -1,0 +1,67 @@
+// OpenMemory's family: apps, categories, memories and what hangs off them.
+import type { KindDef } from "./types.js";
+
+export const memoryKinds: KindDef[] = [
+  {
+    kind: "app",
+    model: "App",
+    section: "MEMORIES",
+    label: "apps",
+    refs: [],
+    naturalKey: ["name"],
+    filterColumns: { appId: "id" },
+    pulledBy: [{ kind: "memory", relation: "memories" }],
+  },
+  {
+    kind: "category",
+    model: "Category",
+    section: "MEMORIES",
+    label: "categories",
+    refs: [],
+    naturalKey: ["name"],
+    // only categories some exported memory carries (as OpenMemory does)
+    selectedForItself: false,
+    pulledBy: [{ kind: "memoryCategory", relation: "memories" }],
+  },
+  {
+    kind: "memory",
+    model: "Memory",
+    section: "MEMORIES",
+    label: "memories",
+    refs: [{ field: "appId", kinds: ["app"], relation: "app" }],
+    filterColumns: { appId: "appId", dateRange: "createdAt" },
+    vectorField: "embedding",
+  },
+  {
+    kind: "memoryCategory",
+    model: "MemoryCategory",
+    section: "MEMORIES",
+    label: "memory category links",
+    refs: [
+      { field: "memoryId", kinds: ["memory"], relation: "memory" },
+      { field: "categoryId", kinds: ["category"], relation: "category" },
+    ],
+    parent: { field: "memoryId", relation: "memory", kind: "memory" },
+    naturalKey: ["memoryId", "categoryId"],
+  },
+  {
+    kind: "memoryStatus",
+    model: "MemoryStatus",
+    section: "MEMORIES",
+    label: "status history",
+    refs: [{ field: "memoryId", kinds: ["memory"], relation: "memory" }],
+    parent: { field: "memoryId", relation: "memory", kind: "memory" },
+  },
+  {
+    kind: "accessControl",
+    model: "AccessControl",
+    section: "MEMORIES",
+    label: "access controls",
+    refs: [
+      { field: "subjectId", kinds: (r) => (r.subjectType === "app" ? ["app"] : null) },
+      { field: "objectId", kinds: (r) => (r.objectType === "memory" ? ["memory"] : null) },
+    ],
+    // policy, not content: no date range; rows whose memory is not exported are dropped
+    filterColumns: { appId: "subjectId" },
+  },
+];

@@ -1,0 +1,24 @@
+import type { Database } from "../config.js";
+import { openDb, type Db } from "../db/client.js";
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Runs `fn` on one consistent snapshot of the database: a read transaction on
+ * a connection of its own (on SQLite a shared connection would pull every
+ * other query of the process into the transaction), REPEATABLE READ on
+ * PostgreSQL. No timeout shorter than the work.
+ */
+export async function withSnapshot<T>(database: Database, fn: (db: Db) => Promise<T>): Promise<T> {
+  const handle = await openDb(database);
+  try {
+    return await handle.db.$transaction((tx) => fn(tx as unknown as Db), {
+      // the SQLite client's types know only Serializable; the PostgreSQL client takes this
+      isolationLevel: (database.provider === "postgresql" ? "RepeatableRead" : undefined) as "Serializable" | undefined,
+      timeout: DAY_MS,
+      maxWait: 60_000,
+    });
+  } finally {
+    await handle.close();
+  }
+}
