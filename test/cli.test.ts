@@ -3,6 +3,9 @@ import { print } from "graphql";
 import { graphql } from "./gql/index.js";
 import { testDatabase, type TestDatabase } from "./support/database.js";
 import { cliEnv, runCli, startServe, stop } from "./support/cli.js";
+import { readNative, sha256 } from "./support/archive.js";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 const ViewerQuery = graphql(`
   query CliViewer {
@@ -52,6 +55,28 @@ describe("stowage serve", () => {
     await new Promise((r) => setTimeout(r, 300));
     await stop(second.child);
     expect(second.output()).not.toContain("stw_");
+  });
+});
+
+describe("stowage seed and export", () => {
+  it("seeds demo data and exports it to a file with a one-line summary that matches the file", async () => {
+    const seeded = await runCli(["seed", "--demo", "--user", "exporter@example.com", "--scale", "400", "--json"], env);
+    expect(seeded.code, seeded.stderr).toBe(0);
+    const out = join(tdb.dataDir, "out.zip");
+    const r = await runCli(["export", "--user", "exporter@example.com", "--out", out, "--json"], env);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { file: string; records: number; bytes: number; sha256: string };
+    const bytes = readFileSync(out);
+    expect(summary).toMatchObject({ file: out, bytes: bytes.length, sha256: sha256(bytes) });
+    const { manifest, lines } = await readNative(bytes);
+    expect(lines.length - 1).toBe(summary.records);
+    expect(manifest.counts.memory).toBeGreaterThan(0);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+
+    const bad = await runCli(["export", "--user", "exporter@example.com", "--from", "2025-02-01", "--to", "2025-01-01", "--out", out + "2"], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("`to` is before `from`");
+    expect(existsSync(out + "2")).toBe(false);
   });
 });
 

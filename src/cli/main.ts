@@ -4,6 +4,7 @@ import { migrate } from "../db/migrate.js";
 import { loadConfig } from "../config.js";
 import { serve } from "./serve.js";
 import { usersCommand } from "./users.js";
+import { exportCommand } from "./export.js";
 import { seedCommand } from "./seed.js";
 
 const program = new Command("stowage")
@@ -23,13 +24,15 @@ program
   });
 
 program.addCommand(usersCommand());
+program.addCommand(exportCommand());
 program.addCommand(seedCommand());
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
-  if (err instanceof StowageError) {
+  // a user's mistake reads as one line; anything else keeps its stack for a bug report
+  if (err instanceof StowageError || (err instanceof Error && /^(--|invalid configuration)/.test(err.message))) {
     console.error(`error: ${err.message}`);
     process.exit(1);
   }

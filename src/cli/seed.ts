@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError } from "commander";
-import cliProgress from "cli-progress";
 import { createUser } from "../auth/users.js";
 import { openRuntime } from "../runtime.js";
-import { DEFAULT_SCALE, DEFAULT_SEED, KINDS, seedDemo, type SeedProgress } from "../seed/index.js";
+import { DEFAULT_SCALE, DEFAULT_SEED, KINDS, seedDemo } from "../seed/index.js";
+import { progressReporter } from "./progress.js";
 
 interface SeedCliOptions {
   demo?: boolean;
@@ -16,39 +16,6 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
   return n;
-}
-
-/** Progress on stderr: a bar on a terminal, a log line every ~10% otherwise, nothing for --json off a terminal. */
-function progressReporter(json: boolean): { update(p: SeedProgress): void; stop(): void } {
-  if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      { stream: process.stderr, format: "seeding |{bar}| {percentage}% | {value}/{total} records | {kind}", hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
-    return {
-      update(p) {
-        if (!started) {
-          bar.start(p.expected, 0, { kind: p.kind });
-          started = true;
-        }
-        if (p.written > bar.getTotal()) bar.setTotal(p.written);
-        bar.update(p.written, { kind: p.kind });
-      },
-      stop: () => started && bar.stop(),
-    };
-  }
-  if (json) return { update() {}, stop() {} };
-  let next = 0.1;
-  return {
-    update(p) {
-      if (p.written >= p.expected * next) {
-        process.stderr.write(`seeded ${p.written}/${p.expected} records (${Math.min(100, Math.floor((p.written / p.expected) * 100))}%)\n`);
-        while (p.written >= p.expected * next) next += 0.1;
-      }
-    },
-    stop() {},
-  };
 }
 
 export function seedCommand(): Command {
@@ -70,11 +37,11 @@ export function seedCommand(): Command {
           ({ user, token } = await createUser(rt.db, { email, role: "USER" }));
           if (!o.json) console.log(`created ${user.role} ${user.email} (${user.id})\ntoken (shown once): ${token}`);
         }
-        const progress = progressReporter(o.json);
+        const progress = progressReporter("seeding", "records", o.json);
         const started = performance.now();
         let result;
         try {
-          result = await seedDemo(rt.db, { userId: user.id, scale: o.scale, seed: o.seed, onProgress: (p) => progress.update(p) });
+          result = await seedDemo(rt.db, { userId: user.id, scale: o.scale, seed: o.seed, onProgress: (p) => progress.update(p.written, Math.max(p.expected, p.written), p.kind) });
         } catch (err) {
           // the account exists now: do not lose the only copy of its token
           if (token && o.json) process.stderr.write(`created ${user.role} ${user.email} (${user.id}); token (shown once): ${token}\n`);
