@@ -9,6 +9,7 @@ export const PAGE_SIZE = 2000;
 type Delegate = {
   findMany(args: object): Promise<Row[]>;
   count(args: object): Promise<number>;
+  update(args: object): Promise<Row>;
 };
 
 export function delegate(db: Db, kind: KindDef): Delegate {

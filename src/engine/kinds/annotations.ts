@@ -29,6 +29,8 @@ const world = (kind: KindName, model: KindDef["model"], label: string, extra: Pa
   ...extra,
 });
 
+const namedPlaceholder = (what: string) => (id: string) => ({ id, name: `placeholder ${what} ${id}`, description: [], typeAssignments: [] });
+
 export const annotationKinds: KindDef[] = [
   {
     kind: "persona",
@@ -38,12 +40,14 @@ export const annotationKinds: KindDef[] = [
     refs: [],
     naturalKey: ["name"],
     filterColumns: { personaIds: "id", dateRange: "createdAt" },
+    placeholder: (id) => ({ id, name: `placeholder persona ${id}`, role: "", informationNeed: "" }),
     pulledBy: [
       { kind: "videoSummary", relation: "summaries" },
       { kind: "annotation", relation: "annotations" },
     ],
   },
   world("worldEntity", "WorldEntity", "world entities", {
+    placeholder: namedPlaceholder("entity"),
     jsonRefs: (row, visit) => {
       glossy(row, "description", visit);
       walkTypeAssignments(row.typeAssignments, visit, "typeAssignments");
@@ -51,6 +55,7 @@ export const annotationKinds: KindDef[] = [
     pulledBy: [{ kind: "annotation", relation: "annotations" }],
   }),
   world("worldLocation", "WorldLocation", "world locations", {
+    placeholder: namedPlaceholder("location"),
     jsonRefs: (row, visit) => {
       glossy(row, "description", visit);
       walkTypeAssignments(row.typeAssignments, visit, "typeAssignments");
@@ -58,6 +63,7 @@ export const annotationKinds: KindDef[] = [
     pulledBy: [{ kind: "annotation", relation: "annotations" }],
   }),
   world("worldEvent", "WorldEvent", "world events", {
+    placeholder: (id) => ({ id, name: `placeholder event ${id}`, description: [], personaInterpretations: [] }),
     jsonRefs: (row, visit) => {
       glossy(row, "description", visit);
       const interpretations = row.personaInterpretations;
@@ -74,6 +80,7 @@ export const annotationKinds: KindDef[] = [
     pulledBy: [{ kind: "annotation", relation: "annotations" }],
   }),
   world("worldTime", "WorldTime", "world times", {
+    placeholder: (id) => ({ id, type: "instant", label: `placeholder time ${id}` }),
     jsonRefs: (row, visit) => {
       const refs = isObj(row.extra) ? row.extra.videoReferences : undefined;
       if (Array.isArray(refs)) refs.forEach((r, i) => isObj(r) && visitField(r, "videoId", ["video"], visit, `extra.videoReferences[${i}]`));
@@ -114,6 +121,8 @@ export const annotationKinds: KindDef[] = [
     label: "videos",
     refs: [],
     filterColumns: { videoIds: "id", dateRange: "createdAt" },
+    // FOVEA never exports videos: its summaries and annotations name videos the target must hold
+    placeholder: (id) => ({ id, title: `video ${id}` }),
     pulledBy: [
       { kind: "videoSummary", relation: "summaries" },
       { kind: "annotation", relation: "annotations" },
@@ -192,6 +201,9 @@ export const annotationKinds: KindDef[] = [
       { field: "sourceId", kinds: (r) => ENDPOINT_KINDS[String(r.sourceType)] ?? null },
       { field: "targetId", kinds: (r) => ENDPOINT_KINDS[String(r.targetType)] ?? null },
     ],
+    jsonRefs: (row, visit) => {
+      if (isObj(row.metadata)) visitField(row.metadata, "personaId", ["persona"], visit, "metadata");
+    },
     filterColumns: { dateRange: "createdAt" },
   },
 ];

@@ -171,3 +171,18 @@ export function toLineData(kind: KindDef, row: Row, filter: Pick<ExportFilter, "
   }
   return kind.exportTransform ? kind.exportTransform(out, filter) : out;
 }
+
+/** Archive line data as a database row: Dates, Buffers and BigInts back from their JSON forms. */
+export function fromLineData(kind: KindDef, data: Row): Row {
+  const out: Row = {};
+  for (const c of lineColumns(kind)) {
+    const v = data[c.field];
+    if (v === undefined) continue;
+    if (v === null) out[c.field] = null;
+    else if (c.type === "DateTime") out[c.field] = new Date(v as string);
+    else if (c.type === "Bytes") out[c.field] = Buffer.from(v as string, "base64");
+    else if (c.type === "BigInt") out[c.field] = BigInt(v as number);
+    else out[c.field] = v;
+  }
+  return out;
+}

@@ -10,6 +10,7 @@ export const memoryKinds: KindDef[] = [
     refs: [],
     naturalKey: ["name"],
     filterColumns: { appId: "id" },
+    placeholder: (id) => ({ id, name: `placeholder app ${id}`, description: "created by an import for a reference it could not resolve", isActive: true }),
     pulledBy: [{ kind: "memory", relation: "memories" }],
   },
   {
@@ -19,6 +20,7 @@ export const memoryKinds: KindDef[] = [
     label: "categories",
     refs: [],
     naturalKey: ["name"],
+    placeholder: (id) => ({ id, name: `placeholder category ${id}` }),
     // only categories some exported memory carries (as OpenMemory does)
     selectedForItself: false,
     pulledBy: [{ kind: "memoryCategory", relation: "memories" }],

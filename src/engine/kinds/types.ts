@@ -90,6 +90,8 @@ export interface KindDef {
   vectorField?: string;
   /** per-kind refinement of the generated line schema (JSON shapes) */
   refine?: (shape: Record<string, z.ZodType>) => Record<string, z.ZodType>;
+  /** a minimal stand-in record, for references an import cannot resolve (CREATE_PLACEHOLDER) */
+  placeholder?: (id: string) => Row;
   /** rewrites a row for the archive (e.g. keyframes only) */
   exportTransform?: (row: Row, filter: Pick<ExportFilter, "includeVectors" | "includeInterpolated">) => Row;
 }

@@ -1,0 +1,58 @@
+import type { KindName, Row } from "../kinds/index.js";
+
+export type ImportMode = "SKIP" | "OVERWRITE";
+
+export type Resolution = "SKIP" | "OVERWRITE" | "CREATE_NEW" | "MERGE" | "RENAME" | "SKIP_RECORD" | "CREATE_PLACEHOLDER" | "FAIL";
+
+export type ConflictType = "DuplicateIdConflict" | "NaturalKeyConflict" | "ForeignRecordConflict" | "MissingReferenceConflict";
+
+export interface Conflict {
+  /** stable for the same file and database state */
+  id: string;
+  type: ConflictType;
+  kind: KindName;
+  line: number;
+  sourceId: string;
+  /** the target user's record it collides with (never another user's) */
+  existingId: string | null;
+  suggestedResolution: Resolution;
+  allowedResolutions: Resolution[];
+  message: string;
+  /** MissingReferenceConflict: the reference that did not resolve */
+  field?: string;
+  referencedKind?: KindName;
+  referencedId?: string;
+  /** what the plan does for it */
+  resolution: Resolution;
+}
+
+export interface ResolutionInput {
+  conflictId?: string | null;
+  /** a record kind: applies to every conflict of that kind that allows the resolution */
+  kind?: string | null;
+  resolution: Resolution;
+}
+
+export interface ImportOptions {
+  mode: ImportMode;
+  resolutions: ResolutionInput[];
+  /** any malformed line fails the import (default) instead of being skipped with a warning */
+  strict: boolean;
+}
+
+export interface KindPlanCounts {
+  create: number;
+  update: number;
+  skip: number;
+  remap: number;
+}
+
+export type PlanCounts = Partial<Record<KindName, KindPlanCounts>>;
+
+/** A parsed line as the record sources give it. */
+export type ParsedLine =
+  | { ok: true; line: number; type: string; data: Row }
+  | { ok: false; line: number; kind: string | null; message: string };
+
+/** Re-readable: each call streams the lines again from the start. */
+export type LineSource = () => AsyncIterable<ParsedLine[]>;
