@@ -7,6 +7,8 @@ import { readNative, sha256, zipEntries, parseLines, type Line } from "./support
 import { until } from "./support/poll.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { gunzipSync } from "node:zlib";
+import { readFileSync } from "node:fs";
+import { fixture } from "./support/fixtures.js";
 
 const StartExport = graphql(`
   mutation StartExport($input: ExportBackupInput!) {
@@ -358,12 +360,12 @@ describe("exportStats", () => {
 
 describe("OPENMEMORY format", () => {
   it("has exactly the keys of OpenMemory's own archives and reads back to the same memories", async () => {
-    const fixture = await zipEntries(await import("node:fs").then((fs) => fs.readFileSync(new URL("../../shared/fixtures/openmemory/small.zip", import.meta.url))));
+    const fixtureZip = await zipEntries(readFileSync(fixture("openmemory", "small.zip")));
     const job = await exportAndWait({ format: "OPENMEMORY" });
     expect(job.filename).toBe("memories_export_alice@example.com.zip");
     const ours = await zipEntries((await download(job.downloadUrl!)).body);
-    expect([...ours.keys()]).toEqual([...fixture.keys()]);
-    const theirs = JSON.parse(fixture.get("memories.json")!.toString());
+    expect([...ours.keys()]).toEqual([...fixtureZip.keys()]);
+    const theirs = JSON.parse(fixtureZip.get("memories.json")!.toString());
     const mine = JSON.parse(ours.get("memories.json")!.toString());
     // pure ASCII, as Python's json.dumps writes it
     expect(/^[\x00-\x7f]*$/.test(ours.get("memories.json")!.toString("latin1"))).toBe(true);
@@ -374,7 +376,7 @@ describe("OPENMEMORY format", () => {
     }
     expect(Object.keys(mine.user).sort()).toEqual(Object.keys(theirs.user).sort());
     expect(Object.keys(mine.export_meta)).toEqual(Object.keys(theirs.export_meta));
-    const jsonlTheirs = parseLines(gunzipSync(fixture.get("memories.jsonl.gz")!).toString());
+    const jsonlTheirs = parseLines(gunzipSync(fixtureZip.get("memories.jsonl.gz")!).toString());
     const jsonlMine = parseLines(gunzipSync(ours.get("memories.jsonl.gz")!).toString());
     expect(Object.keys(jsonlMine[0])).toEqual(Object.keys(jsonlTheirs[0]));
     expect(jsonlMine.length).toBe(mine.memories.length);

@@ -1,7 +1,7 @@
 // FOVEA's family: personas with one ontology each, world objects, videos
 // (metadata only), summaries per video and persona with trees of claims and
 // claim relations, and keyframed bounding-box annotations. Shapes follow
-// /work/shared/fixtures/fovea/FORMAT-FACTS.md §4-§6.
+// ../shared/fixtures/fovea/FORMAT-FACTS.md §4-§6.
 
 import type { Random } from "./random.js";
 import { SPAN_MS, at, type SeedContext, type SeedRow } from "./plan.js";
