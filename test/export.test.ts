@@ -384,3 +384,45 @@ describe("OPENMEMORY format", () => {
     expect(mine.memories[0].created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?\+00:00$/);
   });
 });
+
+describe("exportProgress subscription (SSE)", () => {
+  it("streams progress until the job ends", async () => {
+    const started = await s.gql(StartExport, { input: { format: "JSONL" } } as Input, alice.token);
+    const r = started.data!.exportBackup;
+    if (r.__typename !== "ExportBackupSuccess") throw new Error(r.__typename);
+    const res = await fetch(`${s.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${alice.token}` },
+      body: JSON.stringify({
+        query: "subscription ($id: ID!) { exportProgress(id: $id) { id status recordsWritten recordsTotal job { status sha256 } } }",
+        variables: { id: r.job.id },
+      }),
+    });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const text = await res.text(); // the stream ends when the job does
+    const events = text
+      .split("\n")
+      .filter((l) => l.startsWith("data: ") && l.length > 6)
+      .map((l) => JSON.parse(l.slice(6)) as { data?: { exportProgress: { status: string; recordsWritten: number; recordsTotal: number; job: { sha256: string | null } } } })
+      .filter((e) => e.data);
+    expect(events.length).toBeGreaterThan(0);
+    const last = events[events.length - 1].data!.exportProgress;
+    expect(last.status).toBe("SUCCEEDED");
+    expect(last.recordsWritten).toBe(last.recordsTotal);
+    expect(last.job.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("does not follow another user's job", async () => {
+    const started = await s.gql(StartExport, { input: { format: "JSONL", filter: { sections: ["PERSONAS"] } } } as Input, alice.token);
+    const r = started.data!.exportBackup;
+    if (r.__typename !== "ExportBackupSuccess") throw new Error(r.__typename);
+    const res = await fetch(`${s.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${bob.token}` },
+      body: JSON.stringify({ query: "subscription ($id: ID!) { exportProgress(id: $id) { status } }", variables: { id: r.job.id } }),
+    });
+    const text = await res.text();
+    expect(text).not.toContain("SUCCEEDED");
+    expect(text).toContain("no export job");
+  });
+});

@@ -62,6 +62,8 @@ describe("import engine", () => {
 
     const applied = await runImport(rt.config.database, { targetUserId: carol.id, options: opts(), source: source(before) });
     expect(applied.counts).toEqual(plan.counts);
+    // an export is in dependency order: nothing waits
+    expect(applied.deferred).toEqual([]);
     const after = await exportLines(carol.id);
     // who changed a memory's state is the importer now: the exporter is nobody here
     const expected = before.map((l) => (l.type === "memoryStatus" ? { ...l, data: { ...l.data, changedById: carol.id } } : l));
@@ -73,6 +75,18 @@ describe("import engine", () => {
     expect(leaked.map((id) => `${before.find((l) => l.data.id === id)?.type ?? "user"} ${id} in ${after.find((l) => JSON.stringify(l).includes(id))?.type}`)).toEqual([]);
     // alice is untouched
     expect(sortedRecords(await exportLines(alice.id))).toEqual(sortedRecords(before));
+  });
+
+  it("a file in any order imports the same as one in dependency order", async () => {
+    const alice = await rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const before = await exportLines(alice.id);
+    const reversed = [before[0], ...before.slice(1).reverse()];
+    const erin = await user("erin@example.com");
+    const plan = await runImport(rt.config.database, { targetUserId: erin.id, options: opts(), source: source(reversed) });
+    expect(plan.deferred.length).toBeGreaterThan(0);
+    const after = await exportLines(erin.id);
+    const expected = before.map((l) => (l.type === "memoryStatus" ? { ...l, data: { ...l.data, changedById: erin.id } } : l));
+    expect(translated(expected, matchRecords(expected, after))).toEqual(sortedRecords(after));
   });
 
   it("re-importing your own archive in SKIP mode changes nothing", async () => {

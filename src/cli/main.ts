@@ -5,6 +5,7 @@ import { loadConfig } from "../config.js";
 import { serve } from "./serve.js";
 import { usersCommand } from "./users.js";
 import { exportCommand } from "./export.js";
+import { importCommand } from "./import.js";
 import { seedCommand } from "./seed.js";
 
 const program = new Command("stowage")
@@ -25,6 +26,7 @@ program
 
 program.addCommand(usersCommand());
 program.addCommand(exportCommand());
+program.addCommand(importCommand());
 program.addCommand(seedCommand());
 
 try {

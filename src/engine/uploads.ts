@@ -3,11 +3,12 @@
 // the shells hand over a filename and a byte stream.
 
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { finished, Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
+import { Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import unzipper from "unzipper";
@@ -132,23 +133,26 @@ export async function detectStoredFormat(store: BlobStore, key: string, bytes: n
 }
 
 /**
- * Pipes `source` through `guard` into `sink`, resolving once the sink has
- * finished. Unlike `pipeline`, a failure downstream does not destroy the
- * source: the caller can still drain it (destroying busboy's file stream
- * would stall the parser, and with it the request).
+ * Copies `source` through `guard` into `sink`, resolving once the sink has
+ * finished. It reads instead of piping: graphql-upload-minimal calls
+ * `stream.unpipe()` on its file stream when the size limit is hit, which would
+ * detach a pipe and leave the copy waiting forever. A failure downstream does
+ * not destroy the source, so the caller can still drain it (a destroyed busboy
+ * file stream stalls the parser, and with it the request).
  */
 async function copyInto(source: Readable, guard: Transform, sink: Writable): Promise<void> {
   const done = pipeline(guard, sink);
-  const stopWatching = finished(source, (err) => {
-    if (err) guard.destroy(err);
-  });
-  source.pipe(guard);
+  done.catch(() => {}); // awaited below; a failure before then must not be an unhandled rejection
   try {
-    await done;
-  } finally {
-    stopWatching();
-    source.unpipe(guard);
+    for await (const chunk of source.iterator({ destroyOnReturn: false })) {
+      if (!guard.write(chunk)) await Promise.race([once(guard, "drain"), done]);
+    }
+  } catch (err) {
+    guard.destroy(err as Error);
+    throw err;
   }
+  guard.end();
+  await done;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { AppContext } from "../graphql/context.js";
 import { schema } from "../graphql/schema/index.js";
 import type { Services } from "../services.js";
 import { useRequireViewer } from "./auth-plugin.js";
+import { useDrainUnreadUploads, useResponseStatus } from "./http-status-plugin.js";
 import { CSRF_HEADERS, hasCsrfHeader } from "./csrf.js";
 import { downloadTokenFromPath, handleDownload } from "./downloads.js";
 
@@ -42,7 +43,7 @@ export function createYogaApp(services: Services) {
     renderGraphiQL,
     logging: services.logger.child({ component: "yoga" }) as never,
     maskedErrors: { isDev: process.env.NODE_ENV === "development" },
-    plugins: [useCSRFPrevention({ requestHeaders: CSRF_HEADERS }), useRequireViewer()],
+    plugins: [useCSRFPrevention({ requestHeaders: CSRF_HEADERS }), useRequireViewer(), useResponseStatus(), useDrainUnreadUploads()],
     context: async ({ request }): Promise<AppContext> => ({
       services,
       viewer: await authenticate(services.db, request.headers.get("authorization")),

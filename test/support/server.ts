@@ -22,6 +22,8 @@ export interface TestServer {
   queries: string[];
   user(email: string, role?: "USER" | "ADMIN"): Promise<{ id: string; email: string; token: string }>;
   gql<T, V>(doc: TypedDocumentNode<T, V>, variables?: V, token?: string | null): Promise<GqlResult<T>>;
+  /** A GraphQL multipart request (the upload spec): `files` maps variable paths (e.g. "input.file") to bytes. */
+  upload<T, V>(doc: TypedDocumentNode<T, V>, variables: V, files: Record<string, { name: string; bytes: Uint8Array }>, token: string): Promise<GqlResult<T>>;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,16 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
         headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ query: print(doc), variables }),
       });
+      const body = (await res.json()) as Omit<GqlResult<never>, "status">;
+      return { status: res.status, ...body } as GqlResult<never>;
+    },
+    async upload(doc, variables, files, token) {
+      const form = new FormData();
+      const paths = Object.keys(files);
+      form.append("operations", JSON.stringify({ query: print(doc), variables }));
+      form.append("map", JSON.stringify(Object.fromEntries(paths.map((p, i) => [String(i), [`variables.${p}`]]))));
+      paths.forEach((p, i) => form.append(String(i), new Blob([files[p].bytes as Uint8Array<ArrayBuffer>]), files[p].name));
+      const res = await fetch(`${url}/graphql`, { method: "POST", headers: { authorization: `Bearer ${token}`, "apollo-require-preflight": "true" }, body: form });
       const body = (await res.json()) as Omit<GqlResult<never>, "status">;
       return { status: res.status, ...body } as GqlResult<never>;
     },

@@ -44,6 +44,7 @@ export function canonicalType(type: string): string {
   return TYPE_ALIASES.get(type)?.type ?? type;
 }
 
+const PROTO_ESCAPE = /\\u00(?:5[fF]|7[024]|6[fF])/;
 const dropProto = (key: string, value: unknown) => (key === "__proto__" ? undefined : value);
 
 /**
@@ -51,8 +52,9 @@ const dropProto = (key: string, value: unknown) => (key === "__proto__" ? undefi
  * Object.assign or merge can reach a prototype through the parsed value.
  */
 export function parseJson(text: string): unknown {
-  // the reviver costs; only text that could spell the key (directly or through \u escapes) needs it
-  if (!text.includes("__proto__") && !text.includes("\\u")) return JSON.parse(text);
+  // the reviver costs; only text that could spell the key needs it: literally, or
+  // with a \u escape of one of its letters (_ p r o t)
+  if (!text.includes("__proto__") && !PROTO_ESCAPE.test(text)) return JSON.parse(text);
   return JSON.parse(text, dropProto);
 }
 

@@ -17,6 +17,9 @@ export const BATCH_LINES = 1000;
 /** …or this many characters of text, whichever comes first. */
 export const BATCH_CHARS = 8 * 1024 * 1024;
 
+/** The problem of a line that is not UTF-8. */
+export const NOT_UTF8 = "the line is not valid UTF-8";
+
 const LF = 0x0a;
 const CR = 0x0d;
 const BLANK = /^\s*$/;
@@ -89,7 +92,7 @@ export class LineSplitter {
       return;
     }
     if (!isUtf8(buf)) {
-      out.push({ line, text: "", problem: "the line is not valid UTF-8" });
+      out.push({ line, text: "", problem: NOT_UTF8 });
       return;
     }
     const text = buf.toString("utf8");

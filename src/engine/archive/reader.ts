@@ -12,7 +12,7 @@ import { InvalidArchiveError } from "../errors.js";
 import { detectContainer, zipFormat, type Container, type DetectedFormat } from "./detect.js";
 import { FORMAT_NAME, MANIFEST_PATH, RECORDS_PATH, type Manifest, type ManifestFile } from "./format.js";
 import { assertMetadataVersion, assertSupportedVersion, parseJson, parseLine } from "./line-parser.js";
-import { firstLine, lineBatches, type RawLine } from "./line-splitter.js";
+import { NOT_UTF8, firstLine, lineBatches, type RawLine } from "./line-splitter.js";
 import { ByteLimit, chain, readCapped, readLimits, type ReadLimits } from "./read-limits.js";
 import { memberStream, readZipDirectory, type ZipDirectory } from "./zip-guard.js";
 
@@ -107,10 +107,10 @@ function jsonlBytes(path: string, container: Container, limits: ReadLimits): Rea
 
 async function openJsonl(path: string, container: Container, limits: ReadLimits): Promise<OpenedArchive> {
   const first = await firstLine(jsonlBytes(path, container, limits), limits.maxLineBytes);
-  if (first && !first.problem) {
-    if (container === "gzip" && !first.text.trimStart().startsWith("{")) throw new InvalidArchiveError("not an archive stowage can read: a gzip file that does not hold JSON lines");
-    assertMetadataVersion(parseLine(first));
-  }
+  // a gzip is only JSONL when its content looks like it; a plain file was checked by detectContainer
+  if (container === "gzip" && first && (first.problem === NOT_UTF8 || (!first.problem && !first.text.trimStart().startsWith("{"))))
+    throw new InvalidArchiveError("not an archive stowage can read: a gzip file that does not hold JSON lines");
+  if (first && !first.problem) assertMetadataVersion(parseLine(first));
   return {
     path,
     format: "JSONL",

@@ -53,12 +53,16 @@ function targetRow(plan: ImportPlan, byId: Map<string, string>, kind: KindDef, l
   return { ...fromLineData(kind, row), ownerId: targetUserId };
 }
 
+/** OVERWRITE replaces the record: what the archive leaves out of an optional field becomes null. */
 function updateData(kind: KindDef, row: Row): Row {
   const data: Row = {};
   for (const c of lineColumns(kind)) {
-    if (c.field === "id" || !(c.field in row)) continue;
+    // an archive written without vectors says nothing about them: the stored ones stay
+    if (c.field === "id" || (c.field === kind.vectorField && row[c.field] === undefined)) continue;
+    const v = row[c.field] === undefined && !c.isRequired ? null : row[c.field];
+    if (v === undefined) continue;
     // a JSON column set to null is SQL NULL, which Prisma spells DbNull
-    data[c.field] = row[c.field] === null && c.type === "Json" ? DbNull : row[c.field];
+    data[c.field] = v === null && c.type === "Json" ? DbNull : v;
   }
   return data;
 }

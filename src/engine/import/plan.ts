@@ -33,6 +33,8 @@ export interface Placeholder {
 }
 
 export interface ImportPlan {
+  /** the data of the file's metadata line, if it has one */
+  metadata: Row | null;
   exporterUserId: string | null;
   crossUser: boolean;
   counts: PlanCounts;
@@ -80,6 +82,7 @@ class Planner {
     private options: ImportOptions,
   ) {
     this.plan = {
+      metadata: null,
       exporterUserId: null,
       crossUser: false,
       counts: {},
@@ -155,6 +158,7 @@ class Planner {
     for await (const batch of source()) {
       for (const p of batch) {
         if (p.ok && p.type === "metadata") {
+          this.plan.metadata ??= p.data;
           const exporter = p.data.exporterUserId;
           if (typeof exporter === "string" && exporter && this.plan.exporterUserId === null) this.plan.exporterUserId = exporter;
           continue;
@@ -203,8 +207,10 @@ class Planner {
       const ready: FileRecord[] = [];
       for (const r of records) {
         if (this.fileIds.get(key(r.kind.kind, r.data.id as string)) !== r.line) continue; // a duplicate line
-        if (this.forwardRef(r)) pending.push(r);
-        else ready.push(r);
+        if (this.forwardRef(r)) {
+          pending.push(r);
+          this.pendingLines.add(r.line);
+        } else ready.push(r);
       }
       await this.decidePage(ready);
     }
@@ -212,7 +218,12 @@ class Planner {
     let progress = true;
     while (pending.length && progress) {
       progress = false;
-      const now = pending.filter((r) => !this.forwardRef(r));
+      const now = pending.filter((r) => {
+        this.pendingLines.delete(r.line);
+        const waits = this.forwardRef(r);
+        if (waits) this.pendingLines.add(r.line);
+        return !waits;
+      });
       if (now.length) {
         progress = true;
         for (const r of now) pending.splice(pending.indexOf(r), 1);
@@ -222,6 +233,7 @@ class Planner {
     }
     // a cycle: decide them anyway; their forward references then count as missing
     if (pending.length) {
+      this.pendingLines.clear();
       for (const r of pending) this.warn(`line ${r.line}: its references form a cycle with later lines`);
       await this.decidePage(pending, true);
       this.plan.deferred.push(...pending.map((r) => r.line));
@@ -229,14 +241,17 @@ class Planner {
   }
 
   private decidedLines = new Set<number>();
+  /** lines waiting for something later in the file; whatever points at them waits too */
+  private pendingLines = new Set<number>();
 
   /** A column reference to an in-file record not decided yet. */
   private forwardRef(r: FileRecord): boolean {
     let forward = false;
     walkRefs({ ...r.kind, jsonRefs: undefined }, { ...r.data }, (kinds, id) => {
       for (const k of kinds) {
+        // earlier lines are decided first (pages go in line order); only later ones can be pending
         const line = this.fileIds.get(key(k, id));
-        if (line !== undefined && line !== r.line && !this.decidedLines.has(line)) forward = true;
+        if (line !== undefined && ((line > r.line && !this.decidedLines.has(line)) || this.pendingLines.has(line))) forward = true;
       }
       return undefined;
     });
@@ -432,7 +447,7 @@ class Planner {
   private isForward(kinds: readonly KindName[], id: string, line: number): boolean {
     return kinds.some((k) => {
       const l = this.fileIds.get(key(k, id));
-      return l !== undefined && l !== line && !this.decidedLines.has(l);
+      return l !== undefined && l > line && !this.decidedLines.has(l);
     });
   }
 
@@ -469,8 +484,9 @@ export async function planImport(db: Db, targetUserId: string, options: ImportOp
   const planner = new Planner(db, targetUserId, options);
   await planner.scan(source);
   await planner.decide(source);
-  // JSON references that resolve nowhere are kept as they are, and said
   const plan = planner.plan;
+  // counts in archive order, whatever order the file had
+  plan.counts = Object.fromEntries(KINDS.filter((k) => plan.counts[k.kind]).map((k) => [k.kind, plan.counts[k.kind]!]));
   return plan;
 }
 

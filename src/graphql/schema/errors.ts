@@ -1,3 +1,5 @@
+import type { GraphQLError } from "graphql";
+import { createGraphQLError } from "graphql-yoga";
 import {
   ForbiddenError,
   InvalidArchiveError,
@@ -83,3 +85,9 @@ builder.objectType(UploadTooLargeError, {
     maxBytes: t.float({ resolve: (e) => e.maxBytes }),
   }),
 });
+
+/** Subscriptions have no result union: their typed failure travels as a GraphQL error with a code. */
+export function notFound(message: string): GraphQLError {
+  const e = new NotFoundError(message);
+  return createGraphQLError(message, { extensions: { code: e.code } });
+}

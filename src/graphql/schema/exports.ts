@@ -5,6 +5,7 @@ import { exportStats, type ExportStats } from "../../engine/stats.js";
 import { downloadTokenForJob, downloadUrl } from "../../http/downloads.js";
 import { TERMINAL, type JobProgress } from "../../jobs/progress.js";
 import { builder } from "../builder.js";
+import { notFound } from "./errors.js";
 import type { Context } from "../context.js";
 
 export const ExportFormatEnum = builder.enumType("ExportFormat", {
@@ -175,7 +176,7 @@ builder.subscriptionField("exportProgress", (t) =>
       const events = pubsub.subscribe("exportProgress", jobId);
       try {
         const job = await db.exportJob.findFirst({ where: { id: jobId, ...visibleJobs(ctx.viewer!.id) } });
-        if (!job) throw new NotFoundError(`no export job ${jobId}`);
+        if (!job) throw notFound(`no export job ${jobId}`);
         const now: JobProgress = { id: job.id, status: job.status, recordsWritten: job.recordsWritten, recordsTotal: job.recordsTotal };
         yield now;
         if (TERMINAL.has(now.status)) return;

@@ -3,6 +3,8 @@ import "./scalars.js";
 import "./errors.js";
 import "./viewer.js";
 import "./exports.js";
+import "./imports.js";
+import "./uploads.js";
 import "./memories.js";
 import "./personas.js";
 import "./world.js";

@@ -1,0 +1,86 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { Command, Option } from "commander";
+import { NotFoundError } from "../engine/errors.js";
+import { importArchive, previewArchive } from "../engine/import/service.js";
+import type { KindPlanCounts } from "../engine/import/types.js";
+import { openRuntime } from "../runtime.js";
+import { progressReporter } from "./progress.js";
+
+interface ImportCliOptions {
+  user: string;
+  mode: "skip" | "overwrite";
+  preview: boolean;
+  lenient: boolean;
+  json: boolean;
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+function table(counts: Partial<Record<string, KindPlanCounts>>): string {
+  const rows = Object.entries(counts).map(([kind, c]) => [kind, c!.create, c!.update, c!.skip, c!.remap].map(String));
+  const head = ["kind", "create", "update", "skip", "remap"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((v, i) => (i ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join("  ");
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
+export function importCommand(): Command {
+  return new Command("import")
+    .description("import an archive into a user's account, straight on the database (no server needed); all or nothing")
+    .argument("<file>", "a native ZIP, or JSONL (plain or gzip, native or FOVEA)")
+    .requiredOption("--user <email>", "the account to import into")
+    .addOption(new Option("--mode <mode>", "records you already have (same id)").choices(["skip", "overwrite"]).default("skip"))
+    .option("--preview", "print the conflict report and what would happen; write nothing", false)
+    .option("--lenient", "skip malformed lines with a warning instead of failing", false)
+    .option("--json", "print the result as JSON", false)
+    .action(async (file: string, o: ImportCliOptions) => {
+      const rt = await openRuntime();
+      try {
+        const user = await rt.db.user.findUnique({ where: { email: o.user.trim().toLowerCase() } });
+        if (!user) throw new NotFoundError(`no user with email ${o.user}`);
+        const archive = { path: file, filename: basename(file), byteSize: (await stat(file)).size, sha256: await sha256(file) };
+        const options = { mode: o.mode.toUpperCase() as "SKIP" | "OVERWRITE", strict: !o.lenient, resolutions: [] };
+        if (o.preview) {
+          const { plan, format } = await previewArchive(rt.config, archive, user.id, options);
+          if (o.json) {
+            console.log(JSON.stringify({ format, exporter: { userId: plan.exporterUserId, crossUser: plan.crossUser }, counts: plan.counts, conflicts: plan.conflicts, conflictCount: plan.conflictTotal, warnings: plan.warnings }));
+            return;
+          }
+          console.log(`${archive.filename}: ${format}, ${plan.records} records${plan.crossUser ? `, exported by another user (${plan.exporterUserId}): every id is regenerated` : ""}`);
+          console.log(table(plan.counts));
+          const byType = new Map<string, number>();
+          for (const c of plan.conflicts) byType.set(c.type, (byType.get(c.type) ?? 0) + 1);
+          console.log(`\n${plan.conflictTotal} conflict(s)${byType.size ? `: ${[...byType].map(([t, n]) => `${n} ${t}`).join(", ")}` : ""}`);
+          for (const c of plan.conflicts.filter((c) => c.type !== "ForeignRecordConflict" && c.type !== "DuplicateIdConflict").slice(0, 50)) {
+            console.log(`  line ${c.line} ${c.kind} ${c.sourceId}: ${c.type} → ${c.resolution} (allowed: ${c.allowedResolutions.join(", ")}) — ${c.message}`);
+          }
+          for (const w of plan.warnings.slice(0, 50)) console.log(`  warning: ${w}`);
+          return;
+        }
+        const progress = progressReporter("importing", "records", o.json);
+        const started = performance.now();
+        let result;
+        try {
+          result = await importArchive(rt, { requesterId: user.id, targetUserId: user.id, file: archive, options, onProgress: (d, t) => progress.update(d, t) });
+        } finally {
+          progress.stop();
+        }
+        if (result.error) throw result.error;
+        const elapsedMs = Math.round(performance.now() - started);
+        if (o.json) console.log(JSON.stringify({ record: result.record.id, status: result.record.status, counts: result.plan!.counts, warnings: result.plan!.warnings, elapsedMs }));
+        else {
+          console.log(table(result.plan!.counts));
+          console.log(`imported ${archive.filename} into ${user.email} in ${(elapsedMs / 1000).toFixed(1)}s (history record ${result.record.id})`);
+        }
+      } finally {
+        await rt.close();
+      }
+    });
+}

@@ -1,0 +1,105 @@
+// Imports as the shells start them: an archive file on disk, a target user,
+// options; preview answers with the plan, import also keeps a history record
+// — failed imports included.
+import type { Config } from "../../config.js";
+import type { Db } from "../../db/client.js";
+import type { ImportRecord } from "../../generated/sqlite/client.js";
+import { FORMAT_NAME } from "../archive/format.js";
+import { openArchive, parseLine, type OpenedArchive } from "../archive/reader.js";
+import { InvalidArchiveError, StowageError } from "../errors.js";
+import { MAX_WARNINGS, type ImportPlan } from "./plan.js";
+import { preview, runImport } from "./run.js";
+import type { ImportOptions, LineSource } from "./types.js";
+
+export type HistoryFormat = "ZIP" | "JSONL" | "OPENMEMORY" | "FOVEA";
+
+export interface ArchiveFile {
+  path: string;
+  filename: string;
+  sha256: string;
+  byteSize: number | bigint;
+}
+
+export function lineSource(archive: OpenedArchive): LineSource {
+  return async function* () {
+    for await (const raws of archive.lines()) yield raws.map(parseLine);
+  };
+}
+
+export async function openSource(path: string): Promise<{ archive: OpenedArchive; source: LineSource }> {
+  const archive = await openArchive(path);
+  if (archive.format === "OPENMEMORY") {
+    throw new InvalidArchiveError("OpenMemory archives (memories.json) cannot be imported by this version yet; export them again as JSONL or ZIP");
+  }
+  return { archive, source: lineSource(archive) };
+}
+
+/** What the history calls the file: a JSONL without stowage's own metadata line is FOVEA's. */
+export function historyFormat(archive: OpenedArchive, plan: ImportPlan | null): HistoryFormat {
+  if (archive.format !== "JSONL") return archive.format;
+  return plan && plan.metadata?.format !== FORMAT_NAME ? "FOVEA" : "JSONL";
+}
+
+export async function previewArchive(config: Pick<Config, "database">, file: ArchiveFile, targetUserId: string, options: ImportOptions) {
+  const { archive, source } = await openSource(file.path);
+  const plan = await preview(config.database, { targetUserId, options, source });
+  return { archive, plan, format: historyFormat(archive, plan) };
+}
+
+export interface ImportServices {
+  db: Db;
+  config: Pick<Config, "database">;
+}
+
+export async function importArchive(
+  services: ImportServices,
+  req: { requesterId: string; targetUserId: string; file: ArchiveFile; options: ImportOptions; onStart?: (record: ImportRecord) => void; onProgress?: (done: number, total: number) => void },
+): Promise<{ record: ImportRecord; plan: ImportPlan | null; error: StowageError | null }> {
+  const { db } = services;
+  let archive: OpenedArchive | null = null;
+  let source: LineSource | null = null;
+  let openError: unknown = null;
+  try {
+    ({ archive, source } = await openSource(req.file.path));
+  } catch (err) {
+    openError = err;
+  }
+  const record = await db.importRecord.create({
+    data: {
+      requestedById: req.requesterId,
+      targetUserId: req.targetUserId,
+      filename: req.file.filename,
+      sha256: req.file.sha256,
+      byteSize: BigInt(req.file.byteSize),
+      format: archive ? historyFormat(archive, null) : "JSONL",
+      mode: req.options.mode,
+      options: { mode: req.options.mode, strict: req.options.strict, resolutions: req.options.resolutions.map((r) => ({ ...r })) } as object,
+      status: "RUNNING",
+    },
+  });
+  req.onStart?.(record);
+  try {
+    if (openError) throw openError;
+    const plan = await runImport(services.config.database, { targetUserId: req.targetUserId, options: req.options, source: source!, onProgress: req.onProgress });
+    const done = await db.importRecord.update({
+      where: { id: record.id },
+      data: {
+        status: "SUCCEEDED",
+        format: historyFormat(archive!, plan),
+        crossUser: plan.crossUser,
+        exporterUserId: plan.exporterUserId,
+        counts: plan.counts as object,
+        warnings: plan.warnings.slice(0, MAX_WARNINGS),
+        finishedAt: new Date(),
+      },
+    });
+    return { record: done, plan, error: null };
+  } catch (err) {
+    const failed = await db.importRecord.update({
+      where: { id: record.id },
+      data: { status: "FAILED", error: err instanceof Error ? err.message : String(err), finishedAt: new Date() },
+    });
+    if (err instanceof StowageError) return { record: failed, plan: null, error: err };
+    throw err;
+  }
+}

@@ -1,0 +1,441 @@
+import { gzipSync } from "node:zlib";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { seedDemo } from "../src/seed/index.js";
+import { graphql } from "./gql/index.js";
+import type { ConflictResolutionInput, ImportOptions } from "./gql/graphql.js";
+import { readNative, type Line } from "./support/archive.js";
+import { until } from "./support/poll.js";
+import { startTestServer, type TestServer } from "./support/server.js";
+
+const Preview = graphql(`
+  query PreviewImport($uploadId: ID, $file: Upload, $options: ImportOptions) {
+    previewImport(uploadId: $uploadId, file: $file, options: $options) {
+      __typename
+      ... on ImportPreview {
+        format
+        records
+        exporter {
+          userId
+          crossUser
+        }
+        counts {
+          kind
+          create
+          update
+          skip
+          remap
+        }
+        conflictCount
+        warnings
+        conflicts(first: 1000) {
+          edges {
+            node {
+              __typename
+              ... on ImportConflict {
+                id
+                kind
+                line
+                sourceId
+                existingId
+                suggestedResolution
+                allowedResolutions
+                resolution
+                message
+              }
+              ... on MissingReferenceConflict {
+                field
+                referencedKind
+                referencedId
+              }
+            }
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on InvalidArchiveError {
+        line
+        problems {
+          line
+          kind
+          message
+        }
+      }
+    }
+  }
+`);
+
+const Import = graphql(`
+  mutation ImportBackup($input: ImportBackupInput!) {
+    importBackup(input: $input) {
+      __typename
+      ... on ImportBackupSuccess {
+        record {
+          id
+          status
+          format
+          crossUser
+          exporterUserId
+          counts {
+            kind
+            create
+            update
+            skip
+            remap
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on InvalidArchiveError {
+        line
+      }
+    }
+  }
+`);
+
+const Stage = graphql(`
+  mutation StageForImport($file: Upload!) {
+    stageUpload(file: $file) {
+      __typename
+      ... on StagedUpload {
+        id
+        format
+      }
+    }
+  }
+`);
+
+const History = graphql(`
+  query History {
+    importHistory(first: 50) {
+      edges {
+        node {
+          id
+          filename
+          status
+          error
+          format
+          counts {
+            kind
+            create
+          }
+        }
+      }
+    }
+  }
+`);
+
+const StartExport = graphql(`
+  mutation ExportForImport {
+    exportBackup(input: { format: ZIP }) {
+      __typename
+      ... on ExportBackupSuccess {
+        job {
+          id
+        }
+      }
+    }
+  }
+`);
+
+const ExportState = graphql(`
+  query ExportForImportState($id: ID!) {
+    exportJob(id: $id) {
+      status
+      downloadUrl
+    }
+  }
+`);
+
+let s: TestServer;
+let alice: { id: string; token: string };
+let aliceZip: Buffer;
+let aliceLines: Line[];
+
+async function exportZip(token: string): Promise<Buffer> {
+  const started = await s.gql(StartExport, {}, token);
+  const r = started.data!.exportBackup;
+  if (r.__typename !== "ExportBackupSuccess") throw new Error("export refused");
+  const url = await until(async () => {
+    const j = (await s.gql(ExportState, { id: r.job.id }, token)).data?.exportJob;
+    return j?.status === "SUCCEEDED" ? j.downloadUrl : null;
+  }, "export");
+  return Buffer.from(await (await fetch(url!)).arrayBuffer());
+}
+
+const jsonl = (lines: unknown[]) => Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+
+async function stage(token: string, bytes: Buffer, name = "backup.zip") {
+  const r = await s.upload(Stage, { file: null as never }, { file: { name, bytes } }, token);
+  const staged = r.data!.stageUpload;
+  if (staged.__typename !== "StagedUpload") throw new Error(`stage refused: ${JSON.stringify(r)}`);
+  return staged.id;
+}
+
+async function preview(token: string, uploadId: string, options: ImportOptions = {}) {
+  const r = await s.gql(Preview, { uploadId, options }, token);
+  return r.data!.previewImport;
+}
+
+async function importIt(token: string, uploadId: string, options: Omit<ImportOptions, "targetUserId"> & { targetUserId?: string } = {}) {
+  const r = await s.gql(Import, { input: { uploadId, ...options } }, token);
+  return r.data!.importBackup;
+}
+
+const countsOf = (counts: { kind: string; create: number; update: number; skip: number; remap: number }[]) =>
+  Object.fromEntries(counts.map((c) => [c.kind, { create: c.create, update: c.update, skip: c.skip, remap: c.remap }]));
+
+beforeAll(async () => {
+  s = await startTestServer();
+  alice = await s.user("alice@example.com");
+  await seedDemo(s.rt.db, { userId: alice.id, scale: 600, seed: 11 });
+  aliceZip = await exportZip(alice.token);
+  aliceLines = (await readNative(aliceZip)).lines;
+});
+afterAll(() => s.close());
+
+describe("importBackup through multipart HTTP", () => {
+  it("imports another user's archive under new ids, exactly as previewed, and keeps it in history", async () => {
+    const bob = await s.user("bob@example.com");
+    const uploadId = await stage(bob.token, aliceZip);
+    const p = await preview(bob.token, uploadId);
+    expect(p.__typename).toBe("ImportPreview");
+    if (p.__typename !== "ImportPreview") return;
+    expect(p.format).toBe("ZIP");
+    expect(p.exporter).toEqual({ userId: alice.id, crossUser: true });
+    expect(p.conflicts.edges.every((e) => e.node.__typename === "ForeignRecordConflict")).toBe(true);
+
+    const r = await importIt(bob.token, uploadId);
+    expect(r.__typename).toBe("ImportBackupSuccess");
+    if (r.__typename !== "ImportBackupSuccess") return;
+    expect(countsOf(r.record.counts)).toEqual(countsOf(p.counts));
+    expect(r.record).toMatchObject({ status: "SUCCEEDED", crossUser: true, exporterUserId: alice.id, format: "ZIP" });
+    // the database holds what the counts say
+    expect(await s.rt.db.memory.count({ where: { ownerId: bob.id } })).toBe(aliceLines.filter((l) => l.type === "memory").length);
+    const bobZip = (await readNative(await exportZip(bob.token))).lines;
+    const aliceIds = new Set(aliceLines.slice(1).map((l) => l.data.id as string));
+    expect(bobZip.slice(1).filter((l) => aliceIds.has(l.data.id as string))).toEqual([]);
+
+    const h = await s.gql(History, {}, bob.token);
+    expect(h.data!.importHistory.edges[0].node).toMatchObject({ id: r.record.id, status: "SUCCEEDED", filename: "backup.zip" });
+    // alice sees none of bob's history
+    const ah = await s.gql(History, {}, alice.token);
+    expect(ah.data!.importHistory.edges.map((e) => e.node.id)).not.toContain(r.record.id);
+  });
+
+  it("takes the file directly in the mutation too (no staging)", async () => {
+    const carol = await s.user("carol@example.com");
+    const r = await s.upload(Import, { input: { file: null as never } }, { "input.file": { name: "direct.zip", bytes: aliceZip } }, carol.token);
+    expect(r.data!.importBackup.__typename).toBe("ImportBackupSuccess");
+    expect(await s.rt.db.persona.count({ where: { ownerId: carol.id } })).toBe(aliceLines.filter((l) => l.type === "persona").length);
+  });
+
+  it("re-importing your own archive in SKIP mode changes nothing; OVERWRITE restores; CREATE_NEW copies", async () => {
+    const uploadId = await stage(alice.token, aliceZip);
+    const p = await preview(alice.token, uploadId);
+    if (p.__typename !== "ImportPreview") throw new Error(p.__typename);
+    expect(p.exporter.crossUser).toBe(false);
+    expect(p.conflicts.edges.every((e) => e.node.__typename === "DuplicateIdConflict" && e.node.resolution === "SKIP")).toBe(true);
+    const before = await s.rt.db.memory.count({ where: { ownerId: alice.id } });
+    const r = await importIt(alice.token, uploadId);
+    if (r.__typename !== "ImportBackupSuccess") throw new Error(r.__typename);
+    for (const c of r.record.counts) expect(c).toMatchObject({ create: 0, update: 0, remap: 0 });
+    expect(await s.rt.db.memory.count({ where: { ownerId: alice.id } })).toBe(before);
+
+    const m = await s.rt.db.memory.findFirstOrThrow({ where: { ownerId: alice.id }, orderBy: { id: "asc" } });
+    await s.rt.db.memory.update({ where: { id: m.id }, data: { content: "edited" } });
+    const o = await importIt(alice.token, uploadId, { mode: "OVERWRITE" });
+    if (o.__typename !== "ImportBackupSuccess") throw new Error(o.__typename);
+    expect((await s.rt.db.memory.findUniqueOrThrow({ where: { id: m.id } })).content).toBe(m.content);
+
+    // CREATE_NEW for the memories: copies under new ids (with their links), apps stay as they are
+    const c = await importIt(alice.token, uploadId, { resolutions: [{ kind: "memory", resolution: "CREATE_NEW" }] });
+    if (c.__typename !== "ImportBackupSuccess") throw new Error(c.__typename);
+    const counts = countsOf(c.record.counts);
+    expect(counts.memory.remap).toBe(before);
+    expect(counts.app.skip).toBe(aliceLines.filter((l) => l.type === "app").length);
+    expect(await s.rt.db.memory.count({ where: { ownerId: alice.id } })).toBe(before * 2);
+  });
+});
+
+describe("conflicts and resolutions", () => {
+  let dave: { id: string; token: string };
+  let existingApp: { id: string; name: string };
+  const newAppId = "7d1f3a52-1111-4c6e-9f41-000000000001";
+  const memId = "7d1f3a52-2222-4c6e-9f41-000000000002";
+  const file = () =>
+    jsonl([
+      { type: "metadata", data: { exporterUserId: dave.id, exportVersion: "1" } },
+      { type: "app", data: { id: newAppId, name: existingApp.name, isActive: true, createdAt: "2024-01-01T00:00:00.000Z", updatedAt: "2024-01-01T00:00:00.000Z" } },
+      { type: "memory", data: { id: memId, appId: newAppId, content: "from the file", state: "active", createdAt: "2024-01-02T00:00:00.000Z", updatedAt: "2024-01-02T00:00:00.000Z" } },
+    ]);
+
+  beforeAll(async () => {
+    dave = await s.user("dave@example.com");
+    existingApp = await s.rt.db.app.create({ data: { ownerId: dave.id, name: "cursor", description: "mine" } });
+  });
+
+  async function run(resolutions: ConflictResolutionInput[]) {
+    const uploadId = await stage(dave.token, file(), "nk.jsonl");
+    const p = await preview(dave.token, uploadId, { resolutions });
+    if (p.__typename !== "ImportPreview") throw new Error(JSON.stringify(p));
+    const r = await importIt(dave.token, uploadId, { resolutions });
+    if (r.__typename !== "ImportBackupSuccess") throw new Error(JSON.stringify(r));
+    expect(countsOf(r.record.counts)).toEqual(countsOf(p.counts));
+    return { p, r };
+  }
+
+  afterEach(async () => {
+    await s.rt.db.memory.deleteMany({ where: { ownerId: dave.id } });
+    await s.rt.db.app.deleteMany({ where: { ownerId: dave.id, id: { not: existingApp.id } } });
+    await s.rt.db.app.update({ where: { id: existingApp.id }, data: { description: "mine", name: "cursor" } });
+  });
+
+  it("NaturalKeyConflict → MERGE (default): the memory joins the existing app", async () => {
+    const { p } = await run([]);
+    const c = p.conflicts.edges.map((e) => e.node).find((n) => n.__typename === "NaturalKeyConflict");
+    expect(c).toMatchObject({ kind: "app", line: 2, sourceId: newAppId, existingId: existingApp.id, suggestedResolution: "MERGE", resolution: "MERGE" });
+    expect(c && "allowedResolutions" in c ? c.allowedResolutions : []).toEqual(["MERGE", "OVERWRITE", "RENAME", "SKIP"]);
+    expect((await s.rt.db.memory.findUniqueOrThrow({ where: { id: memId } })).appId).toBe(existingApp.id);
+    expect(await s.rt.db.app.count({ where: { ownerId: dave.id } })).toBe(1);
+  });
+
+  it("NaturalKeyConflict → OVERWRITE: the existing app takes the file's values, keeps its id", async () => {
+    await run([{ kind: "app", resolution: "OVERWRITE" }]);
+    const app = await s.rt.db.app.findUniqueOrThrow({ where: { id: existingApp.id } });
+    expect(app.description).toBeNull();
+    expect((await s.rt.db.memory.findUniqueOrThrow({ where: { id: memId } })).appId).toBe(existingApp.id);
+  });
+
+  it("NaturalKeyConflict → RENAME: a second app under a new name", async () => {
+    const { p } = await run([{ kind: "app", resolution: "RENAME" }]);
+    const conflictId = p.conflicts.edges[0].node.__typename === "NaturalKeyConflict" ? p.conflicts.edges[0].node.id : "";
+    expect(conflictId).toBeTruthy();
+    const apps = await s.rt.db.app.findMany({ where: { ownerId: dave.id }, orderBy: { name: "asc" } });
+    expect(apps.map((a) => a.name)).toEqual(["cursor", "cursor (imported)"]);
+    expect((await s.rt.db.memory.findUniqueOrThrow({ where: { id: memId } })).appId).toBe(newAppId);
+  });
+
+  it("NaturalKeyConflict → SKIP (by conflict id): the app is not imported, nor what needs it", async () => {
+    const uploadId = await stage(dave.token, file(), "nk.jsonl");
+    const p = await preview(dave.token, uploadId);
+    if (p.__typename !== "ImportPreview") throw new Error(p.__typename);
+    const conflict = p.conflicts.edges.find((e) => e.node.__typename === "NaturalKeyConflict")!.node;
+    const id = "id" in conflict ? conflict.id : "";
+    const { r } = await run([{ conflictId: id, resolution: "SKIP" }]);
+    if (r.__typename !== "ImportBackupSuccess") return;
+    expect(countsOf(r.record.counts)).toMatchObject({ app: { skip: 1 }, memory: { skip: 1 } });
+    expect(await s.rt.db.memory.count({ where: { ownerId: dave.id } })).toBe(0);
+  });
+
+  it("a resolution a conflict does not allow is a ValidationError", async () => {
+    const uploadId = await stage(dave.token, file(), "nk.jsonl");
+    const p = await preview(dave.token, uploadId);
+    if (p.__typename !== "ImportPreview") throw new Error(p.__typename);
+    const id = p.conflicts.edges.map((e) => e.node).find((n) => n.__typename === "NaturalKeyConflict");
+    const r = await importIt(dave.token, uploadId, { resolutions: [{ conflictId: id && "id" in id ? id.id : "", resolution: "CREATE_PLACEHOLDER" }] });
+    expect(r.__typename).toBe("ValidationError");
+  });
+
+  describe("MissingReferenceConflict", () => {
+    const missing = "7d1f3a52-3333-4c6e-9f41-000000000003";
+    const orphan = () =>
+      jsonl([
+        { type: "metadata", data: { exporterUserId: dave.id, exportVersion: "1" } },
+        { type: "memory", data: { id: memId, appId: missing, content: "orphan", state: "paused", createdAt: "2024-01-02T00:00:00.000Z", updatedAt: "2024-01-02T00:00:00.000Z" } },
+      ]);
+
+    it("SKIP_RECORD (default) skips the record", async () => {
+      const uploadId = await stage(dave.token, orphan(), "m.jsonl");
+      const p = await preview(dave.token, uploadId);
+      if (p.__typename !== "ImportPreview") throw new Error(p.__typename);
+      expect(p.conflicts.edges[0].node).toMatchObject({ __typename: "MissingReferenceConflict", field: "appId", referencedKind: "app", referencedId: missing, resolution: "SKIP_RECORD", line: 2 });
+      const r = await importIt(dave.token, uploadId);
+      if (r.__typename !== "ImportBackupSuccess") throw new Error(r.__typename);
+      expect(countsOf(r.record.counts).memory).toMatchObject({ skip: 1, create: 0 });
+      expect(await s.rt.db.memory.count({ where: { ownerId: dave.id } })).toBe(0);
+    });
+
+    it("CREATE_PLACEHOLDER creates a stand-in app and the memory", async () => {
+      const uploadId = await stage(dave.token, orphan(), "m.jsonl");
+      const r = await importIt(dave.token, uploadId, { resolutions: [{ kind: "memory", resolution: "CREATE_PLACEHOLDER" }] });
+      if (r.__typename !== "ImportBackupSuccess") throw new Error(JSON.stringify(r));
+      expect(countsOf(r.record.counts)).toMatchObject({ app: { create: 1 }, memory: { create: 1 } });
+      const m = await s.rt.db.memory.findUniqueOrThrow({ where: { id: memId }, include: { app: true } });
+      expect(m.app).toMatchObject({ id: missing, ownerId: dave.id });
+    });
+
+    it("FAIL fails the import, changes nothing, and the history says why", async () => {
+      const uploadId = await stage(dave.token, orphan(), "m.jsonl");
+      const r = await importIt(dave.token, uploadId, { resolutions: [{ kind: "memory", resolution: "FAIL" }] });
+      expect(r).toMatchObject({ __typename: "InvalidArchiveError", line: 2 });
+      expect(await s.rt.db.memory.count({ where: { ownerId: dave.id } })).toBe(0);
+      const h = await s.gql(History, {}, dave.token);
+      expect(h.data!.importHistory.edges[0].node).toMatchObject({ status: "FAILED", filename: "m.jsonl" });
+      expect(h.data!.importHistory.edges[0].node.error).toContain("line 2");
+    });
+  });
+});
+
+describe("bad input", () => {
+  it("names the line of every malformed line and imports nothing (strict)", async () => {
+    const erin = await s.user("erin@example.com");
+    const lines = aliceLines.slice(0, 40).map((l) => JSON.stringify(l));
+    lines[9] = "{ not json";
+    lines[19] = JSON.stringify({ type: "memory", data: { id: "x" } });
+    const uploadId = await stage(erin.token, gzipSync(Buffer.from(lines.join("\r\n"))), "bad.jsonl.gz");
+    const p = await preview(erin.token, uploadId);
+    expect(p).toMatchObject({ __typename: "InvalidArchiveError", line: 10 });
+    if (p.__typename === "InvalidArchiveError") expect(p.problems.map((x) => x.line)).toEqual([10, 20]);
+    const r = await importIt(erin.token, uploadId);
+    expect(r.__typename).toBe("InvalidArchiveError");
+    expect(await s.rt.db.app.count({ where: { ownerId: erin.id } })).toBe(0);
+
+    // lenient: the bad lines are skipped with warnings naming them
+    const lenient = await preview(erin.token, uploadId, { strict: false });
+    if (lenient.__typename !== "ImportPreview") throw new Error(lenient.__typename);
+    expect(lenient.warnings.filter((w) => /^line (10|20)\b/.test(w))).toHaveLength(2);
+  });
+
+  it("refuses an archive of an unknown major version", async () => {
+    const frank = await s.user("frank@example.com");
+    const uploadId = await stage(frank.token, jsonl([{ type: "metadata", data: { exporterUserId: frank.id, exportVersion: "2" } }]), "v2.jsonl");
+    const p = await preview(frank.token, uploadId);
+    expect(p.__typename).toBe("UnsupportedFormatVersionError");
+  });
+
+  it("another user's staged upload reads as unknown", async () => {
+    const uploadId = await stage(alice.token, aliceZip);
+    const mallory = await s.user("mallory@example.com");
+    expect((await preview(mallory.token, uploadId)).__typename).toBe("NotFoundError");
+    expect((await importIt(mallory.token, uploadId)).__typename).toBe("NotFoundError");
+  });
+
+  it("only admins import into another account", async () => {
+    const grace = await s.user("grace@example.com");
+    const uploadId = await stage(grace.token, aliceZip);
+    expect((await importIt(grace.token, uploadId, { targetUserId: alice.id })).__typename).toBe("ForbiddenError");
+    const admin = await s.user("admin@example.com", "ADMIN");
+    const adminUpload = await stage(admin.token, aliceZip);
+    const r = await importIt(admin.token, adminUpload, { targetUserId: grace.id });
+    expect(r.__typename).toBe("ImportBackupSuccess");
+    expect(await s.rt.db.memory.count({ where: { ownerId: grace.id } })).toBe(aliceLines.filter((l) => l.type === "memory").length);
+  });
+});
+
+describe("concurrency", () => {
+  it("two imports at once both land, whole", async () => {
+    const [u1, u2] = [await s.user("p1@example.com"), await s.user("p2@example.com")];
+    const [a, b] = [await stage(u1.token, aliceZip), await stage(u2.token, aliceZip)];
+    const [r1, r2] = await Promise.all([importIt(u1.token, a), importIt(u2.token, b)]);
+    expect([r1.__typename, r2.__typename]).toEqual(["ImportBackupSuccess", "ImportBackupSuccess"]);
+    const n = aliceLines.filter((l) => l.type === "claim").length;
+    expect(await s.rt.db.claim.count({ where: { ownerId: u1.id } })).toBe(n);
+    expect(await s.rt.db.claim.count({ where: { ownerId: u2.id } })).toBe(n);
+  });
+});
