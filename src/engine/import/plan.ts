@@ -345,7 +345,8 @@ class Planner {
         field: ref.field,
         referencedKind: refKind.kind,
         referencedId: id,
-        suggestedResolution: "SKIP_RECORD",
+        // videos are metadata only here and FOVEA never exports them: a stand-in is what the user wants
+        suggestedResolution: refKind.kind === "video" ? "CREATE_PLACEHOLDER" : "SKIP_RECORD",
         allowedResolutions: refKind.placeholder ? ALLOWED.MissingReferenceConflict : ["SKIP_RECORD", "FAIL"],
         message: `${ref.field} ${id} is neither in the file nor among your ${refKind.label}`,
       });

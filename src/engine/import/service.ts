@@ -28,6 +28,7 @@ export function lineSource(archive: OpenedArchive): LineSource {
 
 export async function openSource(path: string): Promise<{ archive: OpenedArchive; source: LineSource }> {
   const archive = await openArchive(path);
+  // OPENMEMORY: OpenMemory's memories.json, read by its adapter
   if (archive.format === "OPENMEMORY") {
     throw new InvalidArchiveError("OpenMemory archives (memories.json) cannot be imported by this version yet; export them again as JSONL or ZIP");
   }
