@@ -439,3 +439,31 @@ describe("concurrency", () => {
     expect(await s.rt.db.claim.count({ where: { ownerId: u2.id } })).toBe(n);
   });
 });
+
+describe("importProgress subscription (SSE)", () => {
+  it("follows an import by its staged upload, to the end", async () => {
+    const ivan = await s.user("ivan@example.com");
+    const uploadId = await stage(ivan.token, aliceZip);
+    const res = await fetch(`${s.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${ivan.token}` },
+      body: JSON.stringify({ query: "subscription ($id: ID!) { importProgress(id: $id) { id status recordsWritten recordsTotal } }", variables: { id: uploadId } }),
+    });
+    // the subscription is registered once the stream has started: wait for its first bytes
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = decoder.decode((await reader.read()).value);
+    const r = await importIt(ivan.token, uploadId);
+    if (r.__typename !== "ImportBackupSuccess") throw new Error(r.__typename);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
+    const events = text
+      .split("\n")
+      .filter((l) => l.startsWith("data: ") && l.length > 6)
+      .map((l) => JSON.parse(l.slice(6)) as { data?: { importProgress: { id: string; status: string; recordsWritten: number; recordsTotal: number } } })
+      .flatMap((e) => (e.data ? [e.data.importProgress] : []));
+    const last = events[events.length - 1];
+    expect(last).toMatchObject({ id: r.record.id, status: "SUCCEEDED" });
+    expect(last.recordsWritten).toBe(last.recordsTotal);
+    expect(last.recordsTotal).toBe(aliceLines.length - 1);
+  });
+});

@@ -38,3 +38,24 @@ export function throttle<A extends unknown[]>(ms: number, fn: (...args: A) => vo
     },
   };
 }
+
+/**
+ * A progress subscription: `current` (read after subscribing, so no event is
+ * missed in between; null when it has not started) and then the events,
+ * ending with the first terminal state.
+ */
+export async function* followProgress(events: AsyncIterableIterator<JobProgress>, current: () => Promise<JobProgress | null>): AsyncGenerator<JobProgress> {
+  try {
+    const now = await current();
+    if (now) {
+      yield now;
+      if (TERMINAL.has(now.status)) return;
+    }
+    for await (const event of events) {
+      yield event;
+      if (TERMINAL.has(event.status)) return;
+    }
+  } finally {
+    await events.return?.();
+  }
+}

@@ -3,7 +3,7 @@ import { resolveExportFilter } from "../../engine/filter.js";
 import { SECTIONS, type ExportFilter } from "../../engine/kinds/index.js";
 import { exportStats, type ExportStats } from "../../engine/stats.js";
 import { downloadTokenForJob, downloadUrl } from "../../http/downloads.js";
-import { TERMINAL, type JobProgress } from "../../jobs/progress.js";
+import { followProgress, type JobProgress } from "../../jobs/progress.js";
 import { builder } from "../builder.js";
 import { notFound } from "./errors.js";
 import type { Context } from "../context.js";
@@ -170,23 +170,14 @@ builder.subscriptionField("exportProgress", (t) =>
     description: "Progress of an export job until it ends (server-sent events).",
     authScopes: { authenticated: true },
     args: { id: t.arg.id({ required: true }) },
-    subscribe: async function* (_root, { id }, ctx) {
+    subscribe: (_root, { id }, ctx) => {
       const jobId = String(id);
       const { db, pubsub } = ctx.services;
-      const events = pubsub.subscribe("exportProgress", jobId);
-      try {
+      return followProgress(pubsub.subscribe("exportProgress", jobId), async () => {
         const job = await db.exportJob.findFirst({ where: { id: jobId, ...visibleJobs(ctx.viewer!.id) } });
         if (!job) throw notFound(`no export job ${jobId}`);
-        const now: JobProgress = { id: job.id, status: job.status, recordsWritten: job.recordsWritten, recordsTotal: job.recordsTotal };
-        yield now;
-        if (TERMINAL.has(now.status)) return;
-        for await (const event of events) {
-          yield event;
-          if (TERMINAL.has(event.status)) return;
-        }
-      } finally {
-        await events.return?.();
-      }
+        return { id: job.id, status: job.status, recordsWritten: job.recordsWritten, recordsTotal: job.recordsTotal };
+      });
     },
     resolve: (event) => event,
   }),

@@ -11,7 +11,7 @@ import type { ImportPlan } from "../../engine/import/plan.js";
 import { importArchive, previewArchive } from "../../engine/import/service.js";
 import type { Conflict, ImportOptions, KindPlanCounts, Resolution } from "../../engine/import/types.js";
 import { kindDef } from "../../engine/kinds/index.js";
-import { TERMINAL, throttle, type JobProgress } from "../../jobs/progress.js";
+import { followProgress, throttle, type JobProgress } from "../../jobs/progress.js";
 import { builder } from "../builder.js";
 import { notFound } from "./errors.js";
 import type { Context } from "../context.js";
@@ -286,27 +286,17 @@ builder.subscriptionField("importProgress", (t) =>
     description: "Progress of an import, by its record id or by the staged upload it reads (subscribe before calling importBackup).",
     authScopes: { authenticated: true },
     args: { id: t.arg.id({ required: true }) },
-    subscribe: async function* (_root, { id }, ctx) {
+    subscribe: (_root, { id }, ctx) => {
       const key = String(id);
       const { db, pubsub } = ctx.services;
       const viewerId = ctx.viewer!.id;
-      const events = pubsub.subscribe("importProgress", key);
-      try {
+      return followProgress(pubsub.subscribe("importProgress", key), async () => {
         const record = await db.importRecord.findFirst({ where: { id: key, requestedById: viewerId } });
-        const upload = record ? null : await db.stagedUpload.findFirst({ where: { id: key, userId: viewerId } });
-        if (!record && !upload) throw notFound(`no import or staged upload ${key}`);
-        if (record) {
-          const now: JobProgress = { id: record.id, status: record.status, recordsWritten: 0, recordsTotal: 0 };
-          yield now;
-          if (TERMINAL.has(now.status)) return;
-        }
-        for await (const event of events) {
-          yield event;
-          if (TERMINAL.has(event.status)) return;
-        }
-      } finally {
-        await events.return?.();
-      }
+        if (record) return { id: record.id, status: record.status, recordsWritten: 0, recordsTotal: 0 };
+        // a staged upload the viewer is about to import: events come once importBackup starts
+        if (await db.stagedUpload.findFirst({ where: { id: key, userId: viewerId } })) return null;
+        throw notFound(`no import or staged upload ${key}`);
+      });
     },
     resolve: (event) => event,
   }),
