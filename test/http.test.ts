@@ -59,3 +59,29 @@ describe("HTTP transport", () => {
     expect(ok.status).toBe(200);
   });
 });
+
+describe("upload size limit edges", () => {
+  async function stageBytes(bytes: Buffer) {
+    const form = new FormData();
+    form.append("operations", JSON.stringify({ query: "mutation ($f: Upload!) { stageUpload(file: $f) { __typename ... on StagedUpload { byteSize } } }", variables: { f: null } }));
+    form.append("map", JSON.stringify({ "0": ["variables.f"] }));
+    form.append("0", new Blob([bytes]), "edge.jsonl");
+    const res = await fetch(`${s.url}/graphql`, { method: "POST", headers: { authorization: `Bearer ${token}`, "apollo-require-preflight": "1" }, body: form });
+    return { status: res.status, body: (await res.json()) as { data?: { stageUpload: { __typename: string; byteSize?: number } } } };
+  }
+  const lines = (n: number) => {
+    const line = Buffer.from(JSON.stringify({ type: "metadata", data: {} }) + "\n");
+    const out = Buffer.alloc(n, " ");
+    line.copy(out);
+    out[n - 1] = 0x0a;
+    return out;
+  };
+
+  it("takes a file of exactly the limit, and refuses one byte more with 413", async () => {
+    const ok = await stageBytes(lines(64 * 1024));
+    expect(ok.status).toBe(200);
+    expect(ok.body.data?.stageUpload).toEqual({ __typename: "StagedUpload", byteSize: 64 * 1024 });
+    const over = await stageBytes(lines(64 * 1024 + 1));
+    expect(over.status).toBe(413);
+  });
+});

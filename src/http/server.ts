@@ -74,7 +74,10 @@ export function createServer(services: Services): Server {
           return sendJson(res, 413, graphqlError(e.message, { code: e.code, maxBytes: maxUploadBytes }));
         }
         try {
-          (req as IncomingMessage & { body?: unknown }).body = await processRequest(req, res, { maxFileSize: maxUploadBytes, maxFiles: 1 });
+          // busboy calls a file of exactly the limit truncated; the engine refuses anything past the limit itself
+          (req as IncomingMessage & { body?: unknown }).body = await processRequest(req, res, { maxFileSize: maxUploadBytes + 1, maxFiles: 1 });
+          // the body is parsed: yoga's JSON body limit must not judge the file's Content-Length
+          delete req.headers["content-length"];
         } catch (err) {
           const status = (err as { status?: number }).status ?? 400;
           const e = status === 413 ? new UploadTooLargeError((err as Error).message, maxUploadBytes) : null;
