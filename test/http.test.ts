@@ -65,7 +65,7 @@ describe("upload size limit edges", () => {
     const form = new FormData();
     form.append("operations", JSON.stringify({ query: "mutation ($f: Upload!) { stageUpload(file: $f) { __typename ... on StagedUpload { byteSize } } }", variables: { f: null } }));
     form.append("map", JSON.stringify({ "0": ["variables.f"] }));
-    form.append("0", new Blob([bytes]), "edge.jsonl");
+    form.append("0", new Blob([new Uint8Array(bytes)]), "edge.jsonl");
     const res = await fetch(`${s.url}/graphql`, { method: "POST", headers: { authorization: `Bearer ${token}`, "apollo-require-preflight": "1" }, body: form });
     return { status: res.status, body: (await res.json()) as { data?: { stageUpload: { __typename: string; byteSize?: number } } } };
   }
