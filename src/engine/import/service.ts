@@ -6,7 +6,6 @@ import type { Db } from "../../db/client.js";
 import type { ImportRecord } from "../../generated/sqlite/client.js";
 import { FORMAT_NAME } from "../archive/format.js";
 import { openArchive, parseLine, type OpenedArchive } from "../archive/reader.js";
-import { foveaMapper, isNativeHead, type LineMapper } from "../adapters/fovea.js";
 import { InvalidArchiveError, StowageError } from "../errors.js";
 import { MAX_WARNINGS, type ImportPlan } from "./plan.js";
 import { preview, runImport } from "./run.js";
@@ -21,20 +20,9 @@ export interface ArchiveFile {
   byteSize: number | bigint;
 }
 
-/**
- * The parsed lines of an archive. A JSONL that does not open with stowage's
- * own metadata line (FOVEA's export has none, or FOVEA's) goes through the
- * FOVEA adapter, which leaves lines already in our shape as they are.
- */
 export function lineSource(archive: OpenedArchive): LineSource {
   return async function* () {
-    // decided on the first line of each read; a fresh mapper per read, so every read gives the same records
-    let adapt: LineMapper | null | undefined = archive.format === "JSONL" ? undefined : null;
-    for await (const raws of archive.lines()) {
-      const parsed = raws.map(parseLine);
-      if (adapt === undefined && parsed.length) adapt = isNativeHead(parsed[0]) ? null : foveaMapper();
-      yield adapt ? parsed.map(adapt) : parsed;
-    }
+    for await (const raws of archive.lines()) yield raws.map(parseLine);
   };
 }
 
