@@ -240,7 +240,10 @@ class Planner {
     }
   }
 
-  private decidedLines = new Set<number>();
+  /** every decided line has an action: the action table doubles as the set of decided lines */
+  private decided(line: number): boolean {
+    return line < this.plan.actions.length && this.plan.actions[line] !== Action.None;
+  }
   /** lines waiting for something later in the file; whatever points at them waits too */
   private pendingLines = new Set<number>();
 
@@ -251,7 +254,7 @@ class Planner {
       for (const k of kinds) {
         // earlier lines are decided first (pages go in line order); only later ones can be pending
         const line = this.fileIds.get(key(k, id));
-        if (line !== undefined && ((line > r.line && !this.decidedLines.has(line)) || this.pendingLines.has(line))) forward = true;
+        if (line !== undefined && ((line > r.line && !this.decided(line)) || this.pendingLines.has(line))) forward = true;
       }
       return undefined;
     });
@@ -302,7 +305,6 @@ class Planner {
 
     for (const r of records.sort((a, b) => a.line - b.line)) {
       await this.decideRecord(r, existing, targetOwned, cyclic);
-      this.decidedLines.add(r.line);
     }
   }
 
@@ -448,7 +450,7 @@ class Planner {
   private isForward(kinds: readonly KindName[], id: string, line: number): boolean {
     return kinds.some((k) => {
       const l = this.fileIds.get(key(k, id));
-      return l !== undefined && l > line && !this.decidedLines.has(l);
+      return l !== undefined && l > line && !this.decided(l);
     });
   }
 
