@@ -6,6 +6,7 @@ import type { Db } from "../../db/client.js";
 import type { ImportRecord } from "../../generated/sqlite/client.js";
 import { FORMAT_NAME } from "../archive/format.js";
 import { openArchive, parseLine, type OpenedArchive } from "../archive/reader.js";
+import { foveaContext, foveaMapper, isNativeHead, type LineMapper } from "../adapters/fovea.js";
 import { InvalidArchiveError, StowageError } from "../errors.js";
 import { MAX_WARNINGS, type ImportPlan } from "./plan.js";
 import { preview, runImport } from "./run.js";
@@ -20,9 +21,22 @@ export interface ArchiveFile {
   byteSize: number | bigint;
 }
 
+/**
+ * The parsed lines of an archive. A JSONL that does not open with stowage's
+ * own metadata line (FOVEA's export has none, or FOVEA's) goes through the
+ * FOVEA adapter, which leaves lines already in our shape as they are.
+ */
 export function lineSource(archive: OpenedArchive): LineSource {
+  // what the reads learn about a FOVEA file (which entities are locations), shared by all of them
+  const fovea = foveaContext();
   return async function* () {
-    for await (const raws of archive.lines()) yield raws.map(parseLine);
+    // native or not: decided on the first line
+    let adapt: LineMapper | null | undefined = archive.format === "JSONL" ? undefined : null;
+    for await (const raws of archive.lines()) {
+      const parsed = raws.map(parseLine);
+      if (adapt === undefined && parsed.length) adapt = isNativeHead(parsed[0]) ? null : foveaMapper(fovea);
+      yield adapt ? parsed.map(adapt) : parsed;
+    }
   };
 }
 
