@@ -67,7 +67,39 @@ function updateData(kind: KindDef, row: Row): Row {
   return data;
 }
 
+const isObject = (v: unknown): v is Row => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** JSON equality that ignores key order (PostgreSQL's jsonb keeps its own order). */
+function sameJson(a: unknown, b: unknown): boolean {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canon) : isObject(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])])) : v;
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+}
+
+/**
+ * A profile the file's metadata line carries for the account it came from
+ * (OpenMemory's user block): `metadata` keys are merged into the target
+ * user's metadata, `externalId` and `name` fill what the user lacks. Nothing
+ * is written when nothing changes.
+ */
+async function applyProfile(tx: Db, targetUserId: string, profile: unknown): Promise<void> {
+  if (!isObject(profile)) return;
+  const user = await tx.user.findUnique({ where: { id: targetUserId }, select: { externalId: true, name: true, metadata: true } });
+  if (!user) return;
+  const data: Row = {};
+  if (typeof profile.externalId === "string" && profile.externalId && !user.externalId) data.externalId = profile.externalId;
+  if (typeof profile.name === "string" && profile.name && !user.name) data.name = profile.name;
+  // metadata that is not an object is the user's own business: left alone
+  if (isObject(profile.metadata) && (user.metadata === null || isObject(user.metadata))) {
+    const current = (user.metadata ?? {}) as Row;
+    const merged = { ...current, ...profile.metadata };
+    if (!sameJson(merged, current)) data.metadata = merged;
+  }
+  if (Object.keys(data).length) await tx.user.update({ where: { id: targetUserId }, data });
+}
+
 export async function applyPlan(tx: Db, plan: ImportPlan, source: LineSource, options: ApplyOptions): Promise<void> {
+  await applyProfile(tx, options.targetUserId, plan.metadata?.profile);
   const writer = new BulkWriter(tx as never, { batchSize: 1000 });
   const total = Object.values(plan.counts).reduce((a, c) => a + c.create + c.update + c.remap, 0);
   let done = 0;

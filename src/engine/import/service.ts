@@ -7,6 +7,7 @@ import type { ImportRecord } from "../../generated/sqlite/client.js";
 import { FORMAT_NAME } from "../archive/format.js";
 import { openArchive, parseLine, type OpenedArchive } from "../archive/reader.js";
 import { foveaContext, foveaMapper, isNativeHead, type LineMapper } from "../adapters/fovea.js";
+import { openMemorySource } from "../adapters/openmemory.js";
 import { InvalidArchiveError, StowageError } from "../errors.js";
 import { MAX_WARNINGS, type ImportPlan } from "./plan.js";
 import { preview, runImport } from "./run.js";
@@ -43,9 +44,7 @@ export function lineSource(archive: OpenedArchive): LineSource {
 export async function openSource(path: string): Promise<{ archive: OpenedArchive; source: LineSource }> {
   const archive = await openArchive(path);
   // OPENMEMORY: OpenMemory's memories.json, read by its adapter
-  if (archive.format === "OPENMEMORY") {
-    throw new InvalidArchiveError("OpenMemory archives (memories.json) cannot be imported by this version yet; export them again as JSONL or ZIP");
-  }
+  if (archive.format === "OPENMEMORY") return { archive, source: openMemorySource(archive) };
   return { archive, source: lineSource(archive) };
 }
 

@@ -1,0 +1,778 @@
+// Importing OpenMemory's own backup archives (shared/fixtures/openmemory, the
+// unmodified output of its export endpoint) through real HTTP multipart:
+// stage, preview, import — and back out as OPENMEMORY.
+import { readFileSync } from "node:fs";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { ZipArchive } from "archiver";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { graphql } from "./gql/index.js";
+import type { ImportOptions } from "./gql/graphql.js";
+import { parseLines, zipEntries } from "./support/archive.js";
+import { cliEnv, runCli } from "./support/cli.js";
+import { testDatabase } from "./support/database.js";
+import { fixture } from "./support/fixtures.js";
+import { until } from "./support/poll.js";
+import { startTestServer, type TestServer } from "./support/server.js";
+
+const OmStage = graphql(`
+  mutation OmStage($file: Upload!) {
+    stageUpload(file: $file) {
+      __typename
+      ... on StagedUpload {
+        id
+        format
+      }
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+
+const OmPreview = graphql(`
+  query OmPreview($uploadId: ID, $options: ImportOptions) {
+    previewImport(uploadId: $uploadId, options: $options) {
+      __typename
+      ... on ImportPreview {
+        format
+        records
+        exporter {
+          userId
+          crossUser
+        }
+        counts {
+          kind
+          create
+          update
+          skip
+          remap
+        }
+        conflictCount
+        warnings
+        conflicts(first: 1000) {
+          edges {
+            node {
+              __typename
+              ... on ImportConflict {
+                id
+                kind
+                line
+                sourceId
+                existingId
+                resolution
+                message
+              }
+            }
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on InvalidArchiveError {
+        line
+        problems {
+          line
+          kind
+          message
+        }
+      }
+    }
+  }
+`);
+
+const OmImport = graphql(`
+  mutation OmImport($input: ImportBackupInput!) {
+    importBackup(input: $input) {
+      __typename
+      ... on ImportBackupSuccess {
+        record {
+          id
+          status
+          format
+          crossUser
+          exporterUserId
+          counts {
+            kind
+            create
+            update
+            skip
+            remap
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+const OmHistory = graphql(`
+  query OmHistory {
+    importHistory(first: 10) {
+      edges {
+        node {
+          id
+          format
+          status
+        }
+      }
+    }
+  }
+`);
+
+const OmExport = graphql(`
+  mutation OmExport {
+    exportBackup(input: { format: OPENMEMORY }) {
+      __typename
+      ... on ExportBackupSuccess {
+        job {
+          id
+        }
+      }
+    }
+  }
+`);
+
+const OmExportState = graphql(`
+  query OmExportState($id: ID!) {
+    exportJob(id: $id) {
+      status
+      error
+      downloadUrl
+    }
+  }
+`);
+
+// ---------------------------------------------------------------- the fixtures, read independently
+
+type Obj = Record<string, unknown>;
+type OmDoc = {
+  user: Obj;
+  apps: Obj[];
+  categories: Obj[];
+  memories: Obj[];
+  memory_categories: { memory_id: string; category_id: string }[];
+  status_history: Obj[];
+  access_controls: Obj[];
+  export_meta: Obj;
+};
+interface Facts {
+  memories_json: {
+    counts: Record<string, number>;
+    memory_states: Record<string, number>;
+    memories_per_app: Record<string, number>;
+    memories_by_category_count: Record<string, number>;
+    status_history_transitions: Record<string, number>;
+    access_control_effects: Record<string, number>;
+    apps: { id: string; name: string; is_active: boolean }[];
+    categories: { id: string; name: string }[];
+  };
+  memories: { id: string; state: string; app: string; n_categories: number; created_at: string }[];
+  notes: { memory_labels: Record<string, string> };
+}
+
+const FIXTURES = ["small", "second_user", "medium"] as const;
+const zipBytes = (name: string) => readFileSync(fixture("openmemory", `${name}.zip`));
+const facts = (name: string) => JSON.parse(readFileSync(fixture("openmemory", `${name}.facts.json`), "utf8")) as Facts;
+
+async function omArchive(bytes: Buffer) {
+  const entries = await zipEntries(bytes);
+  const jsonText = entries.get("memories.json")!.toString("utf8");
+  return { entries, jsonText, doc: JSON.parse(jsonText) as OmDoc, jsonl: parseLines(gunzipSync(entries.get("memories.jsonl.gz")!).toString("utf8")) as unknown as Obj[] };
+}
+
+/** What the database keeps of an OpenMemory timestamp: UTC, milliseconds (further digits cut). */
+const dbIso = (s: unknown) => (s === null || s === undefined ? null : new Date(String(s).replace(/(\.\d{3})\d+/, "$1")).toISOString());
+/** The same, written back the way OpenMemory writes it (`+00:00`, microseconds only when non-zero). */
+const pyIsoOf = (s: unknown) => {
+  const iso = dbIso(s);
+  if (iso === null) return null;
+  const ms = iso.slice(20, 23);
+  return `${iso.slice(0, 19)}${ms === "000" ? "" : `.${ms}000`}+00:00`;
+};
+
+async function makeZip(members: Record<string, Buffer>): Promise<Buffer> {
+  const zip = new ZipArchive({ zlib: { level: 1 } });
+  const chunks: Buffer[] = [];
+  zip.on("data", (c: Buffer) => chunks.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    zip.on("end", () => resolve());
+    zip.on("error", reject);
+  });
+  for (const [name, bytes] of Object.entries(members)) zip.append(bytes, { name });
+  await zip.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+// ---------------------------------------------------------------- HTTP helpers
+
+type Counts = { kind: string; create: number; update: number; skip: number; remap: number }[];
+const countsOf = (counts: Counts) => Object.fromEntries(counts.map((c) => [c.kind, { create: c.create, update: c.update, skip: c.skip, remap: c.remap }]));
+
+function client(s: TestServer) {
+  return {
+    async stage(token: string, bytes: Buffer, name: string) {
+      const r = await s.upload(OmStage, { file: null as never }, { file: { name, bytes } }, token);
+      const staged = r.data!.stageUpload;
+      if (staged.__typename !== "StagedUpload") throw new Error(`stage refused: ${JSON.stringify(r)}`);
+      expect(staged.format).toBe("OPENMEMORY");
+      return staged.id;
+    },
+    async preview(token: string, uploadId: string, options: ImportOptions = {}) {
+      return (await s.gql(OmPreview, { uploadId, options }, token)).data!.previewImport;
+    },
+    async importIt(token: string, uploadId: string, options: ImportOptions = {}) {
+      return (await s.gql(OmImport, { input: { uploadId, ...options } }, token)).data!.importBackup;
+    },
+    /** stage + preview + import; the import does what the preview said */
+    async run(token: string, bytes: Buffer, name: string, options: ImportOptions = {}) {
+      const uploadId = await this.stage(token, bytes, name);
+      const p = await this.preview(token, uploadId, options);
+      if (p.__typename !== "ImportPreview") throw new Error(`preview: ${JSON.stringify(p)}`);
+      const r = await this.importIt(token, uploadId, options);
+      if (r.__typename !== "ImportBackupSuccess") throw new Error(`import: ${JSON.stringify(r)}`);
+      expect(countsOf(r.record.counts)).toEqual(countsOf(p.counts));
+      expect(r.record).toMatchObject({ status: "SUCCEEDED", format: "OPENMEMORY", crossUser: false, exporterUserId: null });
+      return { p, r, uploadId };
+    },
+    async exportOpenMemory(token: string): Promise<Buffer> {
+      const started = (await s.gql(OmExport, {}, token)).data!.exportBackup;
+      if (started.__typename !== "ExportBackupSuccess") throw new Error("export refused");
+      const job = await until(async () => {
+        const j = (await s.gql(OmExportState, { id: started.job.id }, token)).data?.exportJob;
+        return j && (j.status === "SUCCEEDED" || j.status === "FAILED") ? j : null;
+      }, "export");
+      expect(job.status, job.error ?? "").toBe("SUCCEEDED");
+      return Buffer.from(await (await fetch(job.downloadUrl!)).arrayBuffer());
+    },
+  };
+}
+
+/** Every row of a user's memory family, ids and all, for before/after comparisons. */
+async function snapshot(s: TestServer, ownerId: string) {
+  const db = s.rt.db;
+  const by = { orderBy: { id: "asc" as const } };
+  return {
+    user: await db.user.findUniqueOrThrow({ where: { id: ownerId } }),
+    apps: await db.app.findMany({ where: { ownerId }, ...by }),
+    categories: await db.category.findMany({ where: { ownerId }, ...by }),
+    memories: await db.memory.findMany({ where: { ownerId }, ...by }),
+    links: await db.memoryCategory.findMany({ where: { ownerId }, ...by }),
+    statuses: await db.memoryStatus.findMany({ where: { ownerId }, ...by }),
+    acls: await db.accessControl.findMany({ where: { ownerId }, ...by }),
+  };
+}
+
+const tally = <T>(items: T[], key: (t: T) => string) => {
+  const out: Record<string, number> = {};
+  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
+  return out;
+};
+
+/** The user's data checked against the fixture's facts file. */
+async function checkAgainstFacts(s: TestServer, ownerId: string, f: Facts) {
+  const snap = await snapshot(s, ownerId);
+  const c = f.memories_json.counts;
+  expect(snap.apps.length).toBe(c.apps);
+  expect(snap.categories.length).toBe(c.categories);
+  expect(snap.memories.length).toBe(c.memories);
+  expect(snap.links.length).toBe(c.memory_categories);
+  expect(snap.statuses.length).toBe(c.status_history);
+  expect(snap.acls.length).toBe(c.access_controls);
+
+  expect(tally(snap.memories, (m) => m.state)).toEqual(f.memories_json.memory_states);
+  const appName = new Map(snap.apps.map((a) => [a.id, a.name]));
+  expect(tally(snap.memories, (m) => appName.get(m.appId)!)).toEqual(f.memories_json.memories_per_app);
+  const nCats = tally(snap.links, (l) => l.memoryId);
+  expect(tally(snap.memories, (m) => String(nCats[m.id] ?? 0))).toEqual(f.memories_json.memories_by_category_count);
+  expect(tally(snap.statuses, (h) => `${h.oldState}->${h.newState}`)).toEqual(f.memories_json.status_history_transitions);
+  expect(tally(snap.acls, (a) => a.effect)).toEqual(f.memories_json.access_control_effects);
+  expect(snap.apps.map((a) => ({ id: a.id, name: a.name, is_active: a.isActive })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+    [...f.memories_json.apps].sort((a, b) => a.id.localeCompare(b.id)),
+  );
+  expect(snap.categories.map((x) => ({ id: x.id, name: x.name })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+    f.memories_json.categories.map((x) => ({ id: x.id, name: x.name })).sort((a, b) => a.id.localeCompare(b.id)),
+  );
+  // every memory, by id: same id (it was free), state, app, number of categories, created_at
+  const byId = new Map(snap.memories.map((m) => [m.id, m]));
+  for (const fm of f.memories) {
+    const m = byId.get(fm.id);
+    expect(m, fm.id).toBeDefined();
+    expect({ state: m!.state, app: appName.get(m!.appId), n: nCats[fm.id] ?? 0, createdAt: m!.createdAt.toISOString() }, fm.id).toEqual({
+      state: fm.state,
+      app: fm.app,
+      n: fm.n_categories,
+      createdAt: dbIso(fm.created_at),
+    });
+  }
+  // history rows name the importer, never OpenMemory's user uuid
+  expect(new Set(snap.statuses.map((h) => h.changedById))).toEqual(new Set(snap.statuses.length ? [ownerId] : []));
+  return snap;
+}
+
+// ---------------------------------------------------------------- every fixture into a fresh user
+
+describe.each(FIXTURES)("%s.zip into a fresh user", (name) => {
+  let s: TestServer;
+  let om: ReturnType<typeof client>;
+  let user: { id: string; token: string; email: string };
+  let archive: Awaited<ReturnType<typeof omArchive>>;
+  const f = facts(name);
+
+  beforeAll(async () => {
+    s = await startTestServer();
+    om = client(s);
+    user = await s.user(`importer-${name.replace("_", "-")}@example.com`);
+    archive = await omArchive(zipBytes(name));
+  });
+  afterAll(() => s.close());
+
+  it("imports every section with the counts, states, categories, history and ACLs of the facts file; preview == import", async () => {
+    const { p, r } = await om.run(user.token, zipBytes(name), `${name}.zip`);
+    expect(p.format).toBe("OPENMEMORY");
+    // nothing clashes in a fresh account: no conflicts, no warnings, every id kept
+    expect(p.conflictCount).toBe(0);
+    expect(p.warnings).toEqual([]);
+    expect(p.exporter).toEqual({ userId: null, crossUser: false });
+    const c = f.memories_json.counts;
+    const expected: Record<string, { create: number; update: number; skip: number; remap: number }> = {};
+    for (const [kind, n] of [
+      ["app", c.apps],
+      ["category", c.categories],
+      ["memory", c.memories],
+      ["memoryCategory", c.memory_categories],
+      ["memoryStatus", c.status_history],
+      ["accessControl", c.access_controls],
+    ] as const)
+      if (n) expected[kind] = { create: n, update: 0, skip: 0, remap: 0 };
+    expect(countsOf(r.record.counts)).toEqual(expected);
+    expect(p.records).toBe(Object.values(c).reduce((a, n) => a + n, 0) - 1);
+
+    await checkAgainstFacts(s, user.id, f);
+
+    // every record's values, against the archive itself
+    const snap = await snapshot(s, user.id);
+    const memories = new Map(snap.memories.map((m) => [m.id, m]));
+    for (const m of archive.doc.memories) {
+      const row = memories.get(m.id as string)!;
+      expect(row.content, m.id as string).toBe(m.content);
+      expect(row.metadata, m.id as string).toEqual(m.metadata);
+      expect([row.updatedAt, row.archivedAt, row.deletedAt].map((d) => d?.toISOString() ?? null), m.id as string).toEqual([m.updated_at, m.archived_at, m.deleted_at].map(dbIso));
+    }
+    const apps = new Map(snap.apps.map((a) => [a.id, a]));
+    for (const a of archive.doc.apps) {
+      expect({ ...apps.get(a.id as string)!, ownerId: undefined }).toEqual({
+        id: a.id,
+        ownerId: undefined,
+        name: a.name,
+        description: a.description,
+        metadata: a.metadata,
+        isActive: a.is_active,
+        createdAt: new Date(dbIso(a.created_at)!),
+        updatedAt: new Date(dbIso(a.updated_at)!),
+      });
+    }
+    const acls = new Map(snap.acls.map((a) => [a.id, a]));
+    for (const a of archive.doc.access_controls) {
+      expect({ ...acls.get(a.id as string)!, ownerId: undefined }).toEqual({
+        id: a.id,
+        ownerId: undefined,
+        subjectType: a.subject_type,
+        subjectId: a.subject_id,
+        objectType: a.object_type,
+        objectId: a.object_id,
+        effect: a.effect,
+        createdAt: new Date(dbIso(a.created_at)!),
+      });
+    }
+    expect(new Set(snap.links.map((l) => `${l.memoryId}/${l.categoryId}`))).toEqual(new Set(archive.doc.memory_categories.map((l) => `${l.memory_id}/${l.category_id}`)));
+
+    // the profile survives in the account: OpenMemory's user block, as exported
+    const u = await s.rt.db.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect(u.metadata).toEqual({ openmemory: archive.doc.user });
+    expect(u.externalId).toBe(archive.doc.user.user_id);
+    expect(u.name).toBe(archive.doc.user.name);
+    expect(u.email).toBe(user.email);
+
+    const h = await s.gql(OmHistory, {}, user.token);
+    expect(h.data!.importHistory.edges[0].node).toMatchObject({ id: r.record.id, format: "OPENMEMORY", status: "SUCCEEDED" });
+  }, 240_000); // medium.zip (14k records) on a busy PostgreSQL takes a while
+
+  if (name === "small") {
+    it("keeps the edge-case memories exactly: bytes of content, metadata, states and dates", async () => {
+      const labels = Object.fromEntries(Object.entries(f.notes.memory_labels).map(([id, l]) => [l, id]));
+      const src = new Map(archive.doc.memories.map((m) => [m.id as string, m]));
+      const get = async (label: string) => s.rt.db.memory.findUniqueOrThrow({ where: { id: labels[label] }, include: { categories: true, statuses: { orderBy: { changedAt: "asc" } } } });
+      for (const label of ["M04", "M05", "M09", "M11", "M14", "M18", "M20", "M22", "M23", "M25"]) {
+        const m = await get(label);
+        const o = src.get(labels[label])!;
+        // byte-exact: UTF-8 of what we hold equals UTF-8 of what OpenMemory wrote
+        expect(Buffer.from(m.content, "utf8").equals(Buffer.from(o.content as string, "utf8")), label).toBe(true);
+        expect(m.metadata, label).toEqual(o.metadata);
+        expect(m.state, label).toBe(o.state);
+      }
+      expect((await get("M04")).content).toMatch(/\u200d/); // ZWJ sequence
+      expect((await get("M04")).categories).toHaveLength(0);
+      expect((await get("M05")).content).toContain("\n");
+      expect((await get("M05")).metadata).toMatchObject({ verified_by: null, tags: ["allergy", "medical"] });
+      expect((await get("M09")).content).toHaveLength(5120);
+      expect((await get("M20")).content).toMatch(/\u2028[\s\S]*\u2029|\u2029[\s\S]*\u2028/);
+      expect((await get("M20")).content).toContain("\u200b");
+      expect((await get("M22")).content).toMatch(/^\s.*\s$/s);
+      expect((await get("M25")).content).toMatch(/[\u{1F300}-\u{1FAFF}]/u);
+      expect((await get("M25")).state).toBe("deleted");
+
+      // M14: deleted with both archived_at and deleted_at, two history rows
+      const m14 = await get("M14");
+      expect(m14.archivedAt).not.toBeNull();
+      expect(m14.deletedAt).not.toBeNull();
+      expect(m14.statuses.map((h) => `${h.oldState}->${h.newState}`)).toEqual(["active->archived", "archived->deleted"]);
+      // M18: active, archived_at kept (OpenMemory never clears it)
+      const m18 = await get("M18");
+      expect(m18.state).toBe("active");
+      expect(m18.archivedAt?.toISOString()).toBe(dbIso(src.get(labels.M18)!.archived_at));
+      expect(m18.statuses.map((h) => `${h.oldState}->${h.newState}`)).toEqual(["active->archived", "archived->active"]);
+
+      // M23: metadata null in memories.json stays SQL NULL (the JSONL's {} is not used)
+      expect((await get("M23")).metadata).toBeNull();
+      expect(src.get(labels.M23)!.metadata).toBeNull();
+      expect(archive.jsonl.find((l) => l.id === labels.M23)!.metadata).toEqual({});
+
+      // M11: 2^53+1 cannot survive JSON.parse as a number. It arrives as the nearest
+      // double, 2^53, in the database; the other numbers are exact. (Node 20 has no
+      // JSON.rawJSON to carry the digits into the JSON column.)
+      const m11 = await get("M11");
+      expect(archive.jsonText).toContain('"big_int": 9007199254740993');
+      expect((m11.metadata as Obj).big_int).toBe(9007199254740992);
+      expect(Number.isSafeInteger((m11.metadata as Obj).big_int)).toBe(false);
+      expect(m11.metadata).toMatchObject({ neg: -42, tiny: 1.5e-7, zero: 0, path: "C:\\Users\\alice", quote: '"quoted"', escaped: "tab\there" });
+      expect(m11.content).toContain("C:\\Users\\alice\\notes");
+      // created_at 13:47:52.031337: the database keeps milliseconds
+      expect(m11.createdAt.toISOString()).toBe("2024-07-18T13:47:52.031Z");
+    });
+
+    it("round trip: exported again as OPENMEMORY, the records equal the original archive's (known differences asserted)", async () => {
+      const ours = await omArchive(await om.exportOpenMemory(user.token));
+      const theirs = archive;
+      expect(Object.keys(ours.doc)).toEqual(Object.keys(theirs.doc));
+      const owner = ours.doc.user.id as string;
+      expect(owner).toBe(user.id);
+
+      // Timestamps compare as strings, exactly — except the five with sub-millisecond
+      // digits: the database keeps milliseconds, so .031337 comes back as .031000.
+      const subMs: string[] = [];
+      const time = (v: unknown) => {
+        if (typeof v === "string" && /\.\d{3}(?!000)\d{3}\+/.test(v)) subMs.push(v);
+        return pyIsoOf(v);
+      };
+      const key = <T extends Obj>(rows: T[]) => new Map(rows.map((r) => [r.id as string, r]));
+
+      // apps: everything, owner_id being the stowage account now
+      const apps = key(ours.doc.apps);
+      expect(apps.size).toBe(theirs.doc.apps.length);
+      for (const a of theirs.doc.apps) expect(apps.get(a.id as string)).toEqual({ ...a, owner_id: owner, created_at: time(a.created_at), updated_at: time(a.updated_at) });
+      const cats = key(ours.doc.categories);
+      expect(cats.size).toBe(theirs.doc.categories.length);
+      for (const c of theirs.doc.categories) expect(cats.get(c.id as string)).toEqual({ ...c, created_at: time(c.created_at), updated_at: time(c.updated_at) });
+
+      const mems = key(ours.doc.memories);
+      expect(mems.size).toBe(theirs.doc.memories.length);
+      for (const m of theirs.doc.memories) {
+        const mine = mems.get(m.id as string)!;
+        expect({ ...mine, category_ids: new Set(mine.category_ids as string[]) }, m.id as string).toEqual({
+          ...m,
+          user_id: owner,
+          created_at: time(m.created_at),
+          updated_at: time(m.updated_at),
+          archived_at: time(m.archived_at),
+          deleted_at: time(m.deleted_at),
+          category_ids: new Set(m.category_ids as string[]),
+        });
+      }
+      expect(subMs.sort()).toEqual([
+        "2024-03-20T21:05:44.900001+00:00", // M04 created_at
+        "2024-03-20T21:05:44.900001+00:00", // M04 updated_at
+        "2024-07-18T13:47:52.031337+00:00", // M11 created_at
+        "2024-09-29T10:10:10.101010+00:00", // M15 created_at
+        "2024-09-29T10:10:10.101010+00:00", // M15 updated_at
+      ]);
+      // M11's big_int: the original text says ...993, ours ...992 (see above); parsed, both are 2^53
+      expect(theirs.jsonText).toContain("9007199254740993");
+      expect(ours.jsonText).toContain('"big_int": 9007199254740992');
+      expect(ours.jsonText).not.toContain("9007199254740993");
+
+      const pairs = (d: OmDoc) => new Set(d.memory_categories.map((l) => `${l.memory_id}/${l.category_id}`));
+      expect(pairs(ours.doc)).toEqual(pairs(theirs.doc));
+      expect(ours.doc.memory_categories).toHaveLength(theirs.doc.memory_categories.length);
+
+      // status history: changed_by was OpenMemory's user uuid; it is the account's id now, consistently
+      const hist = key(ours.doc.status_history);
+      expect(hist.size).toBe(theirs.doc.status_history.length);
+      for (const h of theirs.doc.status_history) {
+        expect(h.changed_by).toBe(theirs.doc.user.id);
+        expect(hist.get(h.id as string)).toEqual({ ...h, changed_by: owner, changed_at: time(h.changed_at) });
+      }
+      const acls = key(ours.doc.access_controls);
+      expect(acls.size).toBe(theirs.doc.access_controls.length);
+      for (const a of theirs.doc.access_controls) expect(acls.get(a.id as string)).toEqual({ ...a, created_at: time(a.created_at) });
+
+      // the user block: user_id and name come back from the profile; id, email and the
+      // timestamps are the stowage account's own; metadata holds OpenMemory's user
+      // block under `openmemory` (stowage keeps it namespaced, beside the account's own keys)
+      expect(ours.doc.user).toEqual({
+        id: owner,
+        user_id: theirs.doc.user.user_id,
+        name: theirs.doc.user.name,
+        email: user.email,
+        metadata: { openmemory: theirs.doc.user },
+        created_at: expect.stringMatching(/\+00:00$/),
+        updated_at: expect.stringMatching(/\+00:00$/),
+      });
+      // export_meta: same filter fields and version; generated_at is the export's own time
+      expect({ ...ours.doc.export_meta, generated_at: null }).toEqual({ ...theirs.doc.export_meta, generated_at: null });
+
+      // memories.jsonl.gz: the same logical records (categories as sets; M23's metadata {} in both)
+      const jl = key(ours.jsonl);
+      expect(jl.size).toBe(theirs.jsonl.length);
+      for (const r of theirs.jsonl) {
+        const mine = jl.get(r.id as string)!;
+        expect({ ...mine, categories: new Set(mine.categories as string[]) }).toEqual({
+          ...r,
+          created_at: time(r.created_at),
+          updated_at: time(r.updated_at),
+          categories: new Set(r.categories as string[]),
+        });
+      }
+    });
+
+    it("importing the same file again in SKIP mode changes nothing; OVERWRITE restores edited records", async () => {
+      const before = await snapshot(s, user.id);
+      const { p, r, uploadId } = await om.run(user.token, zipBytes(name), "again.zip");
+      // every record is one the user has: a duplicate id, skipped (links too: their ids are derived)
+      expect(p.conflicts.edges.length).toBe(p.conflictCount);
+      expect(p.conflicts.edges.every((e) => e.node.__typename === "DuplicateIdConflict" && "resolution" in e.node && e.node.resolution === "SKIP")).toBe(true);
+      for (const c of r.record.counts) expect(c, c.kind).toMatchObject({ create: 0, update: 0, remap: 0 });
+      expect(p.conflictCount).toBe(p.records);
+      expect(await snapshot(s, user.id)).toEqual(before);
+
+      const m05 = before.memories.find((m) => m.id === "7cce98b2-5661-44f7-a04a-270c12566ebb")!;
+      await s.rt.db.memory.update({ where: { id: m05.id }, data: { content: "edited", state: "deleted", metadata: { x: 1 } } });
+      const app = before.apps[0];
+      await s.rt.db.app.update({ where: { id: app.id }, data: { description: "edited" } });
+      const o = await om.importIt(user.token, uploadId, { mode: "OVERWRITE" });
+      if (o.__typename !== "ImportBackupSuccess") throw new Error(JSON.stringify(o));
+      expect(countsOf(o.record.counts).memory).toMatchObject({ update: f.memories_json.counts.memories, create: 0, remap: 0 });
+      const after = await snapshot(s, user.id);
+      expect(after.memories.find((m) => m.id === m05.id)).toEqual(m05);
+      expect(after.apps.find((a) => a.id === app.id)).toEqual(app);
+      expect(after.memories).toEqual(before.memories);
+      expect(after.statuses).toEqual(before.statuses);
+    });
+  }
+});
+
+// ---------------------------------------------------------------- two users, one shared id
+
+describe("the id both alice's and bob's archives use", () => {
+  let s: TestServer;
+  let om: ReturnType<typeof client>;
+  const shared = "603bfbfd-ec3f-45e1-85c4-f9b6396f9e0d";
+  beforeAll(async () => {
+    s = await startTestServer();
+    om = client(s);
+  });
+  afterAll(() => s.close());
+
+  it("bob's copy gets a new id; alice's row is untouched and never re-pointed; bob's preview says nothing about it", async () => {
+    const alice = await s.user("alice@example.com");
+    const bob = await s.user("bob@example.com");
+    await om.run(alice.token, zipBytes("small"), "small.zip");
+    const aliceBefore = await snapshot(s, alice.id);
+    expect(aliceBefore.memories.find((m) => m.id === shared)).toBeDefined();
+
+    const bobArchive = await omArchive(zipBytes("second_user"));
+    const uploadId = await om.stage(bob.token, zipBytes("second_user"), "second_user.zip");
+    const p = await om.preview(bob.token, uploadId);
+    if (p.__typename !== "ImportPreview") throw new Error(JSON.stringify(p));
+    // no conflict, no warning, nothing that names the id or alice: it reads like a fresh import
+    expect(p.conflictCount).toBe(0);
+    expect(p.conflicts.edges).toEqual([]);
+    expect(p.warnings).toEqual([]);
+    const text = JSON.stringify(p);
+    expect(text).not.toContain(shared);
+    expect(text).not.toContain(alice.id);
+    expect(text).not.toMatch(/alice/i);
+    // The counts still tell a quiet new id (remap) from a kept one: the planner counts it so.
+    expect(countsOf(p.counts).memory).toEqual({ create: 7, update: 0, skip: 0, remap: 1 });
+
+    const r = await om.importIt(bob.token, uploadId);
+    if (r.__typename !== "ImportBackupSuccess") throw new Error(JSON.stringify(r));
+    expect(countsOf(r.record.counts)).toEqual(countsOf(p.counts));
+
+    // alice: byte for byte what she had — her memory, its links and history still point at it
+    expect(await snapshot(s, alice.id)).toEqual(aliceBefore);
+    expect(await s.rt.db.memoryStatus.count({ where: { memoryId: shared, ownerId: { not: alice.id } } })).toBe(0);
+    expect(await s.rt.db.memoryCategory.count({ where: { memoryId: shared, ownerId: { not: alice.id } } })).toBe(0);
+
+    // bob: all 8 memories, the shared one under a new id with its content, links and history
+    const bobSnap = await checkAgainstFacts(s, bob.id, { ...facts("second_user"), memories: [] });
+    const original = bobArchive.doc.memories.find((m) => m.id === shared)!;
+    const copy = bobSnap.memories.find((m) => m.content === original.content)!;
+    expect(copy.id).not.toBe(shared);
+    expect(bobSnap.memories.some((m) => m.id === shared)).toBe(false);
+    const sourceLinks = bobArchive.doc.memory_categories.filter((l) => l.memory_id === shared).map((l) => l.category_id);
+    expect(bobSnap.links.filter((l) => l.memoryId === copy.id).map((l) => l.categoryId).sort()).toEqual(sourceLinks.sort());
+    const sourceHist = bobArchive.doc.status_history.filter((h) => h.memory_id === shared).length;
+    expect(bobSnap.statuses.filter((h) => h.memoryId === copy.id)).toHaveLength(sourceHist);
+    // the other ids were free and are kept; same-named apps/categories of alice are not bob's concern
+    for (const m of bobArchive.doc.memories.filter((m) => m.id !== shared)) expect(bobSnap.memories.some((x) => x.id === m.id)).toBe(true);
+    expect(bobSnap.apps.map((a) => a.name).sort()).toEqual(["cursor", "windsurf"]);
+  });
+});
+
+// ---------------------------------------------------------------- archives that are not quite OpenMemory's
+
+describe("damaged and partial archives", () => {
+  let s: TestServer;
+  let om: ReturnType<typeof client>;
+  let small: Awaited<ReturnType<typeof omArchive>>;
+  beforeAll(async () => {
+    s = await startTestServer();
+    om = client(s);
+    small = await omArchive(zipBytes("small"));
+  });
+  afterAll(() => s.close());
+
+  const rezip = (doc: OmDoc, jsonl: Obj[] = small.jsonl) =>
+    makeZip({
+      // re-serialized by JSON.stringify: UTF-8 rather than \u escapes, which the reader takes as well
+      "memories.json": Buffer.from(JSON.stringify(doc, null, 2)),
+      "memories.jsonl.gz": gzipSync(Buffer.from(jsonl.map((l) => JSON.stringify(l)).join("\n") + "\n")),
+    });
+
+  it("imports a memory only memories.jsonl.gz has, with its app and categories found (or made) by name", async () => {
+    const carol = await s.user("carol@example.com");
+    const doc = structuredClone(small.doc);
+    const gone = ["1963695e-3108-4c6c-b8a1-fc9d93a36d96", "220aca1f-1a0c-4468-a230-5433f2a90e69"]; // M07 (history row), M10 (ACL)
+    doc.memories = doc.memories.filter((m) => !gone.includes(m.id as string));
+    doc.memory_categories = doc.memory_categories.filter((l) => !gone.includes(l.memory_id));
+    const extra = { id: "0d4c2e8a-7a55-4a36-9d8b-0c1f3e9a1b2c", content: "only in the JSONL", metadata: { k: "v" }, created_at: "2025-06-01T12:00:00.250000+00:00", updated_at: "2025-06-02T12:00:00+00:00", state: "paused", app: "brand-new-app", categories: ["work", "brand new"] };
+    const { p } = await om.run(carol.token, await rezip(doc, [...small.jsonl, extra]), "partial.zip");
+    expect(p.warnings).toEqual([]);
+    expect(countsOf(p.counts)).toMatchObject({ app: { create: 4 }, category: { create: 7 }, memory: { create: 26 }, memoryCategory: { create: 31 + 2 }, memoryStatus: { create: 10 }, accessControl: { create: 4 } });
+
+    for (const id of gone) {
+      const src = small.jsonl.find((l) => l.id === id)!;
+      const m = await s.rt.db.memory.findUniqueOrThrow({ where: { id }, include: { app: true, categories: { include: { category: true } }, statuses: true } });
+      expect(m).toMatchObject({ ownerId: carol.id, content: src.content, metadata: src.metadata, state: src.state, archivedAt: null, deletedAt: null });
+      expect(m.createdAt.toISOString()).toBe(dbIso(src.created_at));
+      expect(m.app.name).toBe(src.app);
+      expect(m.app.id).toBe(small.doc.apps.find((a) => a.name === src.app)!.id);
+      expect(m.categories.map((c) => c.category.name).sort()).toEqual([...(src.categories as string[])].sort());
+    }
+    // M07's history row and M10's ACL, which come before the JSONL records, still find them
+    expect(await s.rt.db.memoryStatus.count({ where: { memoryId: gone[0] } })).toBe(1);
+    expect(await s.rt.db.accessControl.count({ where: { objectId: gone[1], ownerId: carol.id } })).toBe(1);
+
+    const x = await s.rt.db.memory.findUniqueOrThrow({ where: { id: extra.id }, include: { app: true, categories: { include: { category: true } } } });
+    expect(x).toMatchObject({ content: extra.content, metadata: extra.metadata, state: "paused" });
+    expect(x.createdAt.toISOString()).toBe("2025-06-01T12:00:00.250Z");
+    expect(x.app).toMatchObject({ name: "brand-new-app", ownerId: carol.id });
+    expect(x.categories.map((c) => c.category.name).sort()).toEqual(["brand new", "work"]);
+    expect(x.categories.find((c) => c.category.name === "work")!.categoryId).toBe(small.doc.categories.find((c) => c.name === "work")!.id);
+  });
+
+  it("without a memory_categories section, links come from memories[].category_ids; an unknown section is a warning", async () => {
+    const fay = await s.user("fay@example.com");
+    const doc: Obj = { ...structuredClone(small.doc) };
+    delete doc.memory_categories;
+    // a key that is also an Object.prototype name, put before export_meta like any section
+    Object.defineProperty(doc, "constructor", { value: [{ id: "x" }], enumerable: true, writable: true, configurable: true });
+    doc.tags = [{ id: "t1" }, { id: "t2" }];
+    const uploadId = await om.stage(fay.token, await rezip(doc as OmDoc), "no-links.zip");
+    const p = await om.preview(fay.token, uploadId);
+    if (p.__typename !== "ImportPreview") throw new Error(JSON.stringify(p));
+    expect(p.warnings).toEqual([expect.stringMatching(/unknown record type "memories\.json:constructor"/), expect.stringMatching(/unknown record type "memories\.json:tags"/)]);
+    const links = countsOf(p.counts).memoryCategory;
+    expect(links.create + links.remap + links.skip).toBe(31);
+  });
+
+  it("names memories.json, the section and the index of a bad record; strict refuses, lenient skips it with a warning", async () => {
+    const dan = await s.user("dan@example.com");
+    const doc = structuredClone(small.doc);
+    doc.memories[3] = { ...doc.memories[3], state: "bogus" };
+    (doc.status_history as unknown[])[1] = "not an object";
+    const uploadId = await om.stage(dan.token, await rezip(doc), "bad.zip");
+    const strict = await om.preview(dan.token, uploadId);
+    if (strict.__typename !== "InvalidArchiveError") throw new Error(JSON.stringify(strict));
+    expect(strict.problems.map((x) => x.message)).toEqual([
+      expect.stringMatching(/^memories\.json memories\[3\] \(line \d+\): state: /),
+      expect.stringMatching(/^memories\.json status_history\[1\] \(line \d+\): expected a JSON object, got string$/),
+    ]);
+    // the line is where the element starts in memories.json
+    const lines = JSON.stringify(doc, null, 2).split("\n");
+    const at = strict.problems[0].line;
+    expect(lines[at - 1]).toBe("    {");
+    expect(lines.slice(at, at + 2).join("\n")).toContain(`"id": "${doc.memories[3].id}"`);
+    expect(strict.problems[0].message).toContain(`(line ${at})`);
+    expect((await om.importIt(dan.token, uploadId)).__typename).toBe("InvalidArchiveError");
+    expect(await s.rt.db.memory.count({ where: { ownerId: dan.id } })).toBe(0);
+
+    const lenient = await om.preview(dan.token, uploadId, { strict: false });
+    if (lenient.__typename !== "ImportPreview") throw new Error(JSON.stringify(lenient));
+    expect(lenient.warnings.some((w) => w.includes("memories.json memories[3]"))).toBe(true);
+    // carol's import above holds these ids already: dan's copies get new ones, 24 of the 25 memories
+    const mem = countsOf(lenient.counts).memory;
+    expect(mem.create + mem.remap).toBe(24);
+  });
+
+  it("refuses an unknown export version, and a memories.json that is not an object", async () => {
+    const erin = await s.user("erin@example.com");
+    const doc = structuredClone(small.doc);
+    doc.export_meta.version = "2";
+    const v2 = await om.preview(erin.token, await om.stage(erin.token, await rezip(doc), "v2.zip"));
+    expect(v2).toMatchObject({ __typename: "UnsupportedFormatVersionError" });
+
+    const broken = await makeZip({ "memories.json": Buffer.from('{\n  "user": {},\n  "apps": [\n    {"id": 1}\n  ]\n  "oops"\n}') });
+    const b = await om.preview(erin.token, await om.stage(erin.token, broken, "broken.zip"));
+    expect(b).toMatchObject({ __typename: "InvalidArchiveError", line: 6 });
+    if (b.__typename === "InvalidArchiveError") expect(b.message).toContain("memories.json");
+  });
+});
+
+// ---------------------------------------------------------------- the command line
+
+describe("stowage import of an OpenMemory ZIP", () => {
+  it("previews as JSON and imports, straight on the database", async () => {
+    const tdb = testDatabase();
+    try {
+      const env = cliEnv(tdb.database, tdb.dataDir);
+      const created = await runCli(["users", "create", "--email", "cli@example.com", "--json"], env);
+      expect(created.code, created.stderr).toBe(0);
+      const file = fixture("openmemory", "small.zip");
+      const p = await runCli(["import", file, "--user", "cli@example.com", "--preview", "--json"], env);
+      expect(p.code, p.stderr).toBe(0);
+      const preview = JSON.parse(p.stdout) as { format: string; counts: Record<string, { create: number }>; conflictCount: number; exporter: { crossUser: boolean } };
+      expect(preview).toMatchObject({ format: "OPENMEMORY", conflictCount: 0, exporter: { crossUser: false } });
+      expect(Object.fromEntries(Object.entries(preview.counts).map(([k, c]) => [k, c.create]))).toEqual({
+        app: 3,
+        category: 6,
+        memory: 25,
+        memoryCategory: 31,
+        memoryStatus: 10,
+        accessControl: 4,
+      });
+      const r = await runCli(["import", file, "--user", "cli@example.com", "--json"], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ status: "SUCCEEDED", counts: preview.counts });
+    } finally {
+      await tdb.drop();
+    }
+  }, 180_000); // three CLI processes, each starting tsx
+});
+
