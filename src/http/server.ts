@@ -12,6 +12,7 @@ import { useRequireViewer } from "./auth-plugin.js";
 import { useDrainUnreadUploads, useResponseStatus } from "./http-status-plugin.js";
 import { CSRF_HEADERS, hasCsrfHeader } from "./csrf.js";
 import { downloadTokenFromPath, handleDownload } from "./downloads.js";
+import { handleRest, isRestPath } from "./rest/index.js";
 
 // room for the multipart envelope (operations, map, part headers) around a file
 const MULTIPART_OVERHEAD = 1024 ** 2;
@@ -63,6 +64,8 @@ export function createServer(services: Services): Server {
       }
       const downloadToken = downloadTokenFromPath(url.pathname);
       if (downloadToken !== null) return await handleDownload(services, services.store, services.downloadSecret, req, res, downloadToken);
+      // OpenMemory's and FOVEA's REST routes (src/http/rest): same engine, same bearer tokens
+      if (isRestPath(url.pathname)) return await handleRest(services, req, res, url);
       if (url.pathname === "/graphql" && req.method === "POST" && /^multipart\/form-data/i.test(req.headers["content-type"] ?? "")) {
         if (!hasCsrfHeader(req.headers)) {
           return sendJson(res, 403, graphqlError(`Multipart requests need one of the headers ${CSRF_HEADERS.join(", ")}.`, { code: "CSRF_HEADER_MISSING" }));

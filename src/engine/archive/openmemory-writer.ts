@@ -100,8 +100,8 @@ export async function writeOpenMemory(db: Db, opts: OpenMemoryExport, sink: Writ
     let jsonl = "";
     const openSection = (name: string) => {
       // sections with no records still appear, as OpenMemory writes them
-      for (const s of SECTION_ORDER.slice(open ? SECTION_ORDER.indexOf(open) + 1 : 0, SECTION_ORDER.indexOf(name))) out += `,\n  "${s}": []`;
       if (open) out += "\n  ]";
+      for (const s of SECTION_ORDER.slice(open ? SECTION_ORDER.indexOf(open) + 1 : 0, SECTION_ORDER.indexOf(name))) out += `,\n  "${s}": []`;
       out += `,\n  "${name}": [`;
       open = name;
     };
