@@ -223,6 +223,12 @@ describe("importBackup through multipart HTTP", () => {
 
     const h = await s.gql(History, {}, bob.token);
     expect(h.data!.importHistory.edges[0].node).toMatchObject({ id: r.record.id, status: "SUCCEEDED", filename: "backup.zip" });
+
+    // the same archive again: the records it made are found (their new ids derive from the old), nothing doubles
+    const again = await importIt(bob.token, uploadId);
+    if (again.__typename !== "ImportBackupSuccess") throw new Error(again.__typename);
+    for (const c of again.record.counts) expect(c).toMatchObject({ create: 0, update: 0, remap: 0 });
+    expect(await s.rt.db.memory.count({ where: { ownerId: bob.id } })).toBe(aliceLines.filter((l) => l.type === "memory").length);
     // alice sees none of bob's history
     const ah = await s.gql(History, {}, alice.token);
     expect(ah.data!.importHistory.edges.map((e) => e.node.id)).not.toContain(r.record.id);

@@ -10,8 +10,8 @@
 // (scan, decide, apply) and decide and apply must get the same records.
 // A line already in our shape comes out unchanged, so a JSONL without
 // stowage's metadata line loses nothing by passing through here.
-import { createHash } from "node:crypto";
 import { FORMAT_NAME } from "../archive/format.js";
+import { nameUuid } from "../ids.js";
 import type { ParsedLine } from "../archive/line-parser.js";
 import { kindDef, lineColumns, type KindName, type Row } from "../kinds/index.js";
 
@@ -121,13 +121,7 @@ function dropNull(own: Row, ...fields: string[]) {
 }
 
 /** A deterministic UUID (v5 layout) for records FOVEA writes without an id. */
-export function derivedId(name: string): string {
-  const h = createHash("sha1").update("stowage:fovea:").update(name, "utf8").digest();
-  h[6] = (h[6] & 0x0f) | 0x50;
-  h[8] = (h[8] & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString("hex");
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
+export const derivedId = (name: string): string => nameUuid("stowage:fovea:", name);
 
 type Mapper = (data: Row, ctx: FoveaContext) => { type?: KindName; data: Row };
 

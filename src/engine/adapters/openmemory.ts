@@ -42,7 +42,7 @@
 // 9007199254740993) becomes the nearest double (9007199254740992). Node 20
 // has no way to carry its digits through to the JSON columns (no
 // JSON.rawJSON), so this is a known, tested loss.
-import { createHash } from "node:crypto";
+import { nameUuid } from "../ids.js";
 import { InvalidArchiveError as InvalidArchive } from "../errors.js";
 import { assertSupportedVersion, parseJson, type OpenedArchive } from "../archive/reader.js";
 import { BATCH_LINES } from "../archive/line-splitter.js";
@@ -110,14 +110,7 @@ function optTime(o: Obj, key: string): string | null | undefined {
 // stowage's namespace for the ids it derives from OpenMemory's (an arbitrary, fixed UUID)
 const NAMESPACE = Buffer.from("3f0b8c52a4e94d5f9c7e2b61d8a0e7c4", "hex");
 
-/** A name-based UUID (RFC 4122 version 5: SHA-1 of a namespace and the name): the same name, the same id. */
-export function uuidV5(name: string): string {
-  const h = createHash("sha1").update(NAMESPACE).update(name, "utf8").digest();
-  h[6] = (h[6] & 0x0f) | 0x50;
-  h[8] = (h[8] & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString("hex");
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
+export const uuidV5 = (name: string): string => nameUuid(NAMESPACE, name);
 
 /** The id of a memory–category link, which OpenMemory's rows do not have. */
 export const linkId = (memoryId: string, categoryId: string) => uuidV5(`memory_categories:${memoryId}:${categoryId}`);

@@ -6,6 +6,7 @@
 // target user's data only — an id owned by someone else is never reported,
 // it just gets a new id.
 import { randomUUID } from "node:crypto";
+import { nameUuid } from "../ids.js";
 import type { Db } from "../../db/client.js";
 import { InvalidArchiveError, type LineProblem } from "../errors.js";
 import { KINDS, kindDef, lineSchema, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
@@ -55,6 +56,9 @@ export interface ImportPlan {
 }
 
 const key = (kind: KindName, id: string) => `${kind}\u0000${id}`;
+
+// namespace of the ids an import gives records it cannot keep the id of
+const REMAP_NAMESPACE = "stowage:remap:";
 
 function emptyCounts(): KindPlanCounts {
   return { create: 0, update: 0, skip: 0, remap: 0 };
@@ -302,6 +306,12 @@ class Planner {
     for (const r of records) (byKind.get(r.kind) ?? byKind.set(r.kind, []).get(r.kind)!).push(r);
     const existing = new Map<string, boolean>();
     for (const [kind, rs] of byKind) for (const [id, mine] of await this.owners(kind, rs.map((r) => r.data.id as string))) existing.set(key(kind.kind, id), mine);
+    // records that cannot keep their id get one derived from it: is that one taken (by an earlier import of the same file)?
+    for (const [kind, rs] of byKind) {
+      const derived = rs.filter((r) => this.plan.crossUser || existing.get(key(kind.kind, r.data.id as string)) === false).map((r) => this.remapId(kind.kind, r.data.id as string));
+      for (const [id, mine] of await this.owners(kind, derived)) existing.set(key(kind.kind, id), mine);
+    }
+    await this.prefetchNaturalKeys(byKind);
 
     for (const r of records.sort((a, b) => a.line - b.line)) {
       await this.decideRecord(r, existing, targetOwned, cyclic);
@@ -366,11 +376,38 @@ class Planner {
     }
     if (skipForRef) return this.skip(r);
 
-    // 2. the record's own id
+    // 2. the record's own id. One that cannot be kept (the file is someone else's, or
+    // — never said — someone else holds the id) becomes an id derived from it, so
+    // importing the same file again meets the records it made the first time.
     const owner = existing.get(k);
+    const mustMove = this.plan.crossUser || owner === false;
+    const candidate = mustMove ? this.remapId(kind.kind, sourceId) : sourceId;
+    const candidateOwner = existing.get(key(kind.kind, candidate));
     let action: Action;
-    let targetId = sourceId;
-    if (this.plan.crossUser) {
+    let targetId = candidate;
+    if (candidateOwner === true) {
+      const resolution = this.conflict({
+        type: "DuplicateIdConflict",
+        kind: kind.kind,
+        line: r.line,
+        sourceId,
+        existingId: candidate,
+        suggestedResolution: this.options.mode === "OVERWRITE" ? "OVERWRITE" : "SKIP",
+        message: mustMove ? `you already imported this ${kind.kind}` : `you already have this ${kind.kind}`,
+      });
+      if (resolution === "SKIP") {
+        // the existing record stays and references to it resolve to it
+        if (candidate !== sourceId) this.plan.idMap.set(k, candidate);
+        this.setAction(r.line, Action.Skip);
+        this.count(kind.kind, "skip");
+        return;
+      }
+      if (resolution === "OVERWRITE") action = Action.Update;
+      else {
+        action = Action.Remap;
+        targetId = randomUUID();
+      }
+    } else if (this.plan.crossUser) {
       this.conflict({
         type: "ForeignRecordConflict",
         kind: kind.kind,
@@ -381,28 +418,13 @@ class Planner {
         message: `exported by another user: created under a new id`,
       });
       action = Action.Remap;
-    } else if (owner === true) {
-      const resolution = this.conflict({
-        type: "DuplicateIdConflict",
-        kind: kind.kind,
-        line: r.line,
-        sourceId,
-        existingId: sourceId,
-        suggestedResolution: this.options.mode === "OVERWRITE" ? "OVERWRITE" : "SKIP",
-        message: `you already have this ${kind.kind}`,
-      });
-      if (resolution === "SKIP") {
-        // the existing record stays and references to it resolve to it
-        this.setAction(r.line, Action.Skip);
-        this.count(kind.kind, "skip");
-        return;
-      }
-      action = resolution === "OVERWRITE" ? Action.Update : Action.Remap;
+      // astronomically unlikely: the derived id is taken by someone else
+      if (candidateOwner === false) targetId = randomUUID();
     } else {
-      // free, or someone else's (never said): kept, or quietly given a new id
+      // a free id is kept; someone else's gets a new one, counted as a plain create so nothing is given away
       action = owner === false ? Action.Remap : Action.Create;
+      if (candidateOwner === false) targetId = randomUUID();
     }
-    if (action === Action.Remap) targetId = randomUUID();
 
     // 3. natural key (app name, persona name, ontology of a persona, summary of video+persona)
     if (kind.naturalKey && action !== Action.Update) {
@@ -444,7 +466,8 @@ class Planner {
 
     if (targetId !== sourceId) this.plan.idMap.set(k, targetId);
     this.setAction(r.line, action);
-    this.count(kind.kind, action === Action.Create ? "create" : action === Action.Remap ? "remap" : "update");
+    const quiet = action === Action.Remap && !this.plan.crossUser && owner === false;
+    this.count(kind.kind, action === Action.Update ? "update" : action === Action.Remap && !quiet ? "remap" : "create");
   }
 
   private isForward(kinds: readonly KindName[], id: string, line: number): boolean {
@@ -454,10 +477,53 @@ class Planner {
     });
   }
 
+  private remapId(kind: KindName, sourceId: string): string {
+    return nameUuid(REMAP_NAMESPACE, `${this.targetUserId}:${kind}:${sourceId}`);
+  }
+
+  /** natural key → the target's record holding it (null: nobody), filled a page at a time */
+  private naturalKeys = new Map<string, string | null>();
+
   private async naturalKeyOwner(kind: KindDef, values: unknown[]): Promise<string | null> {
+    const cacheKey = `${kind.kind}\u0000${JSON.stringify(values)}`;
+    const cached = this.naturalKeys.get(cacheKey);
+    if (cached !== undefined) return cached;
     const where = Object.fromEntries(kind.naturalKey!.map((f, i) => [f, values[i]]));
     const row = await delegate(this.db, kind).findMany({ where: { ownerId: this.targetUserId, ...where }, select: { id: true }, take: 1 });
     return (row[0]?.id as string) ?? null;
+  }
+
+  /**
+   * One query per kind and page for the natural keys its records will ask
+   * about, with references resolved as far as is known now; a key resolved
+   * differently later simply misses the cache.
+   */
+  private async prefetchNaturalKeys(byKind: Map<KindDef, FileRecord[]>) {
+    this.naturalKeys.clear();
+    for (const [kind, rs] of byKind) {
+      const fields = kind.naturalKey;
+      if (!fields) continue;
+      const tuples = new Map<string, unknown[]>();
+      for (const r of rs) {
+        const values = fields.map((f) => {
+          const v = r.data[f];
+          if (typeof v !== "string") return v;
+          const ref = kind.refs.find((x) => x.field === f && Array.isArray(x.kinds));
+          return ref ? (this.plan.idMap.get(key((ref.kinds as KindName[])[0], v)) ?? v) : v;
+        });
+        tuples.set(`${kind.kind}\u0000${JSON.stringify(values)}`, values);
+      }
+      for (const [k] of tuples) this.naturalKeys.set(k, null);
+      const list = [...tuples.values()];
+      for (let i = 0; i < list.length; i += 200) {
+        const chunk = list.slice(i, i + 200);
+        const rows = await delegate(this.db, kind).findMany({
+          where: { ownerId: this.targetUserId, OR: chunk.map((values) => Object.fromEntries(fields.map((f, j) => [f, values[j]]))) },
+          select: { id: true, ...Object.fromEntries(fields.map((f) => [f, true])) },
+        });
+        for (const row of rows) this.naturalKeys.set(`${kind.kind}\u0000${JSON.stringify(fields.map((f) => row[f]))}`, row.id as string);
+      }
+    }
   }
 
   private async freeName(kind: KindDef, name: string): Promise<string> {
