@@ -55,6 +55,9 @@ export function selectionFor(ownerId: string, filter: ExportFilter): Selection {
     }
     if (kind.parent) {
       const parent = where(kind.parent.kind);
+      // a parent taken whole takes all its parts: same owner, no join needed
+      const whole = (w: Where | null) => w !== null && Object.keys(w).length === 1 && w.ownerId === ownerId;
+      if (whole(parent) && (kind.alsoRequires ?? []).every((r) => whole(where(r.kind)))) return { ownerId };
       if (parent) {
         const also = (kind.alsoRequires ?? []).map((r) => ({ r, w: where(r.kind) }));
         if (also.every((a) => a.w)) ors.push({ AND: [{ [kind.parent.relation]: parent }, ...also.map((a) => ({ [a.r.relation]: a.w! }))] });

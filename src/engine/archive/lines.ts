@@ -17,13 +17,13 @@ export async function* jsonlChunks(metadata: object, pages: AsyncIterable<Export
     for (const r of page) {
       buf += JSON.stringify({ type: r.kind.kind, data: r.data }) + "\n";
       stats.counts[r.kind.kind] = (stats.counts[r.kind.kind] ?? 0) + 1;
+      if (buf.length >= CHUNK_BYTES) {
+        yield Buffer.from(buf);
+        buf = "";
+      }
     }
     stats.lines += page.length;
     onRecords?.(page.length);
-    if (buf.length >= CHUNK_BYTES) {
-      yield Buffer.from(buf);
-      buf = "";
-    }
   }
   if (buf) yield Buffer.from(buf);
 }

@@ -73,11 +73,18 @@ export function walkRefs(kind: KindDef, row: Row, visit: RefVisitor): void {
 
 // ---------- archive lines ----------
 
+const columnsCache = new Map<KindName, ColumnInfo[]>();
+
 /** Columns of a kind as written to an archive line: everything but the owner. */
 export function lineColumns(kind: KindDef): ColumnInfo[] {
-  const info = modelInfos("sqlite").get(kind.model);
-  if (!info) throw new Error(`no model ${kind.model}`);
-  return info.columns.filter((c) => c.field !== "ownerId");
+  let cols = columnsCache.get(kind.kind);
+  if (!cols) {
+    const info = modelInfos("sqlite").get(kind.model);
+    if (!info) throw new Error(`no model ${kind.model}`);
+    cols = info.columns.filter((c) => c.field !== "ownerId");
+    columnsCache.set(kind.kind, cols);
+  }
+  return cols;
 }
 
 const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}T/.test(s), "expected an ISO-8601 timestamp");
