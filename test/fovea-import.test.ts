@@ -8,125 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { derivedId, foveaLine } from "../src/engine/adapters/fovea.js";
 import { parseLine } from "../src/engine/archive/reader.js";
 import { seedDemo } from "../src/seed/index.js";
-import { graphql } from "./gql/index.js";
+import { countsOf, exportArchive, jsonl, ImportDoc as FoveaImport, PreviewDoc as FoveaPreview, StageDoc as FoveaStage } from "./support/client.js";
 import type { ImportOptions } from "./gql/graphql.js";
 import { parseLines, type Line } from "./support/archive.js";
 import { fixture } from "./support/fixtures.js";
-import { until } from "./support/poll.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
-const FoveaStage = graphql(`
-  mutation FoveaStage($file: Upload!) {
-    stageUpload(file: $file) {
-      __typename
-      ... on StagedUpload {
-        id
-        format
-      }
-      ... on Error {
-        message
-      }
-    }
-  }
-`);
-
-const FoveaPreview = graphql(`
-  query FoveaPreview($uploadId: ID, $file: Upload, $options: ImportOptions) {
-    previewImport(uploadId: $uploadId, file: $file, options: $options) {
-      __typename
-      ... on ImportPreview {
-        format
-        records
-        exporter {
-          userId
-          crossUser
-        }
-        counts {
-          kind
-          create
-          update
-          skip
-          remap
-        }
-        conflictCount
-        warnings
-      }
-      ... on Error {
-        message
-        code
-      }
-      ... on InvalidArchiveError {
-        line
-        problems {
-          line
-          kind
-          message
-        }
-      }
-    }
-  }
-`);
-
-const FoveaImport = graphql(`
-  mutation FoveaImport($input: ImportBackupInput!) {
-    importBackup(input: $input) {
-      __typename
-      ... on ImportBackupSuccess {
-        record {
-          id
-          status
-          format
-          crossUser
-          exporterUserId
-          warnings
-          counts {
-            kind
-            create
-            update
-            skip
-            remap
-          }
-        }
-      }
-      ... on Error {
-        message
-        code
-      }
-      ... on InvalidArchiveError {
-        line
-      }
-    }
-  }
-`);
-
-const FoveaExport = graphql(`
-  mutation FoveaExport {
-    exportBackup(input: { format: JSONL }) {
-      __typename
-      ... on ExportBackupSuccess {
-        job {
-          id
-        }
-      }
-    }
-  }
-`);
-
-const FoveaExportState = graphql(`
-  query FoveaExportState($id: ID!) {
-    exportJob(id: $id) {
-      status
-      downloadUrl
-    }
-  }
-`);
-
-type Counts = Record<string, { create: number; update: number; skip: number; remap: number }>;
-const countsOf = (counts: { kind: string; create: number; update: number; skip: number; remap: number }[]): Counts =>
-  Object.fromEntries(counts.map((c) => [c.kind, { create: c.create, update: c.update, skip: c.skip, remap: c.remap }]));
+type Counts = ReturnType<typeof countsOf>;
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
-const jsonl = (lines: unknown[]) => Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
 
 let s: TestServer;
 let n = 0;
@@ -158,14 +48,7 @@ async function previewAndImport(token: string, bytes: Buffer, name: string, opti
 
 /** The user's data as stowage's JSONL export (through exportBackup and the download route). */
 async function exportJsonl(token: string): Promise<{ text: string; lines: Line[] }> {
-  const started = (await s.gql(FoveaExport, {}, token)).data!.exportBackup;
-  if (started.__typename !== "ExportBackupSuccess") throw new Error("export refused");
-  const url = await until(async () => {
-    const j = (await s.gql(FoveaExportState, { id: started.job.id }, token)).data?.exportJob;
-    if (j?.status === "FAILED") throw new Error("export failed");
-    return j?.status === "SUCCEEDED" ? j.downloadUrl : null;
-  }, "export");
-  const text = gunzipSync(Buffer.from(await (await fetch(url!)).arrayBuffer())).toString("utf8");
+  const text = gunzipSync(await exportArchive(s, token, "JSONL")).toString("utf8");
   return { text, lines: parseLines(text) };
 }
 

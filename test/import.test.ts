@@ -1,174 +1,25 @@
 import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo } from "../src/seed/index.js";
-import { graphql } from "./gql/index.js";
+import { countsOf, exportArchive, HistoryDoc as History, ImportDoc as Import, jsonl, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
 import type { ConflictResolutionInput, ImportOptions } from "./gql/graphql.js";
 import { readNative, type Line } from "./support/archive.js";
 import { until } from "./support/poll.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
-const Preview = graphql(`
-  query PreviewImport($uploadId: ID, $file: Upload, $options: ImportOptions) {
-    previewImport(uploadId: $uploadId, file: $file, options: $options) {
-      __typename
-      ... on ImportPreview {
-        format
-        records
-        exporter {
-          userId
-          crossUser
-        }
-        counts {
-          kind
-          create
-          update
-          skip
-          remap
-        }
-        conflictCount
-        warnings
-        conflicts(first: 1000) {
-          edges {
-            node {
-              __typename
-              ... on ImportConflict {
-                id
-                kind
-                line
-                sourceId
-                existingId
-                suggestedResolution
-                allowedResolutions
-                resolution
-                message
-              }
-              ... on MissingReferenceConflict {
-                field
-                referencedKind
-                referencedId
-              }
-            }
-          }
-        }
-      }
-      ... on Error {
-        message
-        code
-      }
-      ... on InvalidArchiveError {
-        line
-        problems {
-          line
-          kind
-          message
-        }
-      }
-    }
-  }
-`);
 
-const Import = graphql(`
-  mutation ImportBackup($input: ImportBackupInput!) {
-    importBackup(input: $input) {
-      __typename
-      ... on ImportBackupSuccess {
-        record {
-          id
-          status
-          format
-          crossUser
-          exporterUserId
-          counts {
-            kind
-            create
-            update
-            skip
-            remap
-          }
-        }
-      }
-      ... on Error {
-        message
-        code
-      }
-      ... on InvalidArchiveError {
-        line
-      }
-    }
-  }
-`);
 
-const Stage = graphql(`
-  mutation StageForImport($file: Upload!) {
-    stageUpload(file: $file) {
-      __typename
-      ... on StagedUpload {
-        id
-        format
-      }
-    }
-  }
-`);
 
-const History = graphql(`
-  query History {
-    importHistory(first: 50) {
-      edges {
-        node {
-          id
-          filename
-          status
-          error
-          format
-          counts {
-            kind
-            create
-          }
-        }
-      }
-    }
-  }
-`);
 
-const StartExport = graphql(`
-  mutation ExportForImport {
-    exportBackup(input: { format: ZIP }) {
-      __typename
-      ... on ExportBackupSuccess {
-        job {
-          id
-        }
-      }
-    }
-  }
-`);
 
-const ExportState = graphql(`
-  query ExportForImportState($id: ID!) {
-    exportJob(id: $id) {
-      status
-      downloadUrl
-    }
-  }
-`);
 
 let s: TestServer;
 let alice: { id: string; token: string };
 let aliceZip: Buffer;
 let aliceLines: Line[];
 
-async function exportZip(token: string): Promise<Buffer> {
-  const started = await s.gql(StartExport, {}, token);
-  const r = started.data!.exportBackup;
-  if (r.__typename !== "ExportBackupSuccess") throw new Error("export refused");
-  const url = await until(async () => {
-    const j = (await s.gql(ExportState, { id: r.job.id }, token)).data?.exportJob;
-    return j?.status === "SUCCEEDED" ? j.downloadUrl : null;
-  }, "export");
-  return Buffer.from(await (await fetch(url!)).arrayBuffer());
-}
+const exportZip = (token: string) => exportArchive(s, token, "ZIP");
 
-const jsonl = (lines: unknown[]) => Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
 
 async function stage(token: string, bytes: Buffer, name = "backup.zip") {
   const r = await s.upload(Stage, { file: null as never }, { file: { name, bytes } }, token);
@@ -187,8 +38,6 @@ async function importIt(token: string, uploadId: string, options: Omit<ImportOpt
   return r.data!.importBackup;
 }
 
-const countsOf = (counts: { kind: string; create: number; update: number; skip: number; remap: number }[]) =>
-  Object.fromEntries(counts.map((c) => [c.kind, { create: c.create, update: c.update, skip: c.skip, remap: c.remap }]));
 
 beforeAll(async () => {
   s = await startTestServer();

@@ -5,147 +5,13 @@ import { readFileSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { ZipArchive } from "archiver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { graphql } from "./gql/index.js";
+import { countsOf, exportArchive, HistoryDoc as OmHistory, ImportDoc as OmImport, PreviewDoc as OmPreview, StageDoc as OmStage } from "./support/client.js";
 import type { ImportOptions } from "./gql/graphql.js";
 import { parseLines, zipEntries } from "./support/archive.js";
 import { cliEnv, runCli } from "./support/cli.js";
 import { testDatabase } from "./support/database.js";
 import { fixture } from "./support/fixtures.js";
-import { until } from "./support/poll.js";
 import { startTestServer, type TestServer } from "./support/server.js";
-
-const OmStage = graphql(`
-  mutation OmStage($file: Upload!) {
-    stageUpload(file: $file) {
-      __typename
-      ... on StagedUpload {
-        id
-        format
-      }
-      ... on Error {
-        message
-      }
-    }
-  }
-`);
-
-const OmPreview = graphql(`
-  query OmPreview($uploadId: ID, $options: ImportOptions) {
-    previewImport(uploadId: $uploadId, options: $options) {
-      __typename
-      ... on ImportPreview {
-        format
-        records
-        exporter {
-          userId
-          crossUser
-        }
-        counts {
-          kind
-          create
-          update
-          skip
-          remap
-        }
-        conflictCount
-        warnings
-        conflicts(first: 1000) {
-          edges {
-            node {
-              __typename
-              ... on ImportConflict {
-                id
-                kind
-                line
-                sourceId
-                existingId
-                resolution
-                message
-              }
-            }
-          }
-        }
-      }
-      ... on Error {
-        message
-        code
-      }
-      ... on InvalidArchiveError {
-        line
-        problems {
-          line
-          kind
-          message
-        }
-      }
-    }
-  }
-`);
-
-const OmImport = graphql(`
-  mutation OmImport($input: ImportBackupInput!) {
-    importBackup(input: $input) {
-      __typename
-      ... on ImportBackupSuccess {
-        record {
-          id
-          status
-          format
-          crossUser
-          exporterUserId
-          counts {
-            kind
-            create
-            update
-            skip
-            remap
-          }
-        }
-      }
-      ... on Error {
-        message
-        code
-      }
-    }
-  }
-`);
-
-const OmHistory = graphql(`
-  query OmHistory {
-    importHistory(first: 10) {
-      edges {
-        node {
-          id
-          format
-          status
-        }
-      }
-    }
-  }
-`);
-
-const OmExport = graphql(`
-  mutation OmExport {
-    exportBackup(input: { format: OPENMEMORY }) {
-      __typename
-      ... on ExportBackupSuccess {
-        job {
-          id
-        }
-      }
-    }
-  }
-`);
-
-const OmExportState = graphql(`
-  query OmExportState($id: ID!) {
-    exportJob(id: $id) {
-      status
-      error
-      downloadUrl
-    }
-  }
-`);
 
 // ---------------------------------------------------------------- the fixtures, read independently
 
@@ -211,8 +77,6 @@ async function makeZip(members: Record<string, Buffer>): Promise<Buffer> {
 
 // ---------------------------------------------------------------- HTTP helpers
 
-type Counts = { kind: string; create: number; update: number; skip: number; remap: number }[];
-const countsOf = (counts: Counts) => Object.fromEntries(counts.map((c) => [c.kind, { create: c.create, update: c.update, skip: c.skip, remap: c.remap }]));
 
 function client(s: TestServer) {
   return {
@@ -240,16 +104,7 @@ function client(s: TestServer) {
       expect(r.record).toMatchObject({ status: "SUCCEEDED", format: "OPENMEMORY", crossUser: false, exporterUserId: null });
       return { p, r, uploadId };
     },
-    async exportOpenMemory(token: string): Promise<Buffer> {
-      const started = (await s.gql(OmExport, {}, token)).data!.exportBackup;
-      if (started.__typename !== "ExportBackupSuccess") throw new Error("export refused");
-      const job = await until(async () => {
-        const j = (await s.gql(OmExportState, { id: started.job.id }, token)).data?.exportJob;
-        return j && (j.status === "SUCCEEDED" || j.status === "FAILED") ? j : null;
-      }, "export");
-      expect(job.status, job.error ?? "").toBe("SUCCEEDED");
-      return Buffer.from(await (await fetch(job.downloadUrl!)).arrayBuffer());
-    },
+    exportOpenMemory: (token: string) => exportArchive(s, token, "OPENMEMORY"),
   };
 }
 
