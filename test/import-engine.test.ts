@@ -1,66 +1,35 @@
-import { PassThrough } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createUser } from "../src/auth/users.js";
-import { loadConfig } from "../src/config.js";
-import { writeExport } from "../src/engine/export.js";
 import { InvalidArchiveError } from "../src/engine/errors.js";
 import { runImport, preview } from "../src/engine/import/run.js";
-import type { ImportOptions, LineSource, ParsedLine } from "../src/engine/import/types.js";
-import { ALL_SECTIONS } from "../src/engine/kinds/index.js";
-import { withSnapshot } from "../src/engine/snapshot.js";
-import { createLogger } from "../src/logger.js";
-import { openRuntime, type Runtime } from "../src/runtime.js";
+import type { ImportOptions } from "../src/engine/import/types.js";
+import { engineRuntime, exportLines as baseExportLines, lineSource } from "./support/engine.js";
 import { seedDemo } from "../src/seed/index.js";
-import { readNative, type Line } from "./support/archive.js";
 import { matchRecords, sortedRecords, translated } from "./support/compare.js";
-import { testDatabase, type TestDatabase } from "./support/database.js";
 
-let tdb: TestDatabase;
-let rt: Runtime;
-beforeAll(async () => {
-  tdb = testDatabase();
-  const config = loadConfig({ DATA_DIR: tdb.dataDir, LOG_LEVEL: "silent" });
-  config.database = tdb.database;
-  rt = await openRuntime({ config, logger: createLogger("silent") });
-});
-afterAll(async () => {
-  await rt.close();
-  await tdb.drop();
-});
-
-async function exportLines(ownerId: string): Promise<Line[]> {
-  const sink = new PassThrough();
-  const chunks: Buffer[] = [];
-  sink.on("data", (c: Buffer) => chunks.push(c));
-  await withSnapshot(rt.config.database, (db) => writeExport(db, { ownerId, filter: { sections: [...ALL_SECTIONS] }, format: "ZIP" }, sink));
-  return (await readNative(Buffer.concat(chunks))).lines;
-}
-
-function source(lines: unknown[]): LineSource {
-  return async function* () {
-    yield lines.map((l, i): ParsedLine => ({ ok: true, line: i + 1, ...(l as { type: string; data: Record<string, unknown> }) }));
-  };
-}
+const h = engineRuntime();
+const exportLines = (ownerId: string) => baseExportLines(h.rt, ownerId);
+const source = lineSource;
 
 const opts = (o: Partial<ImportOptions> = {}): ImportOptions => ({ mode: "SKIP", resolutions: [], strict: true, ...o });
 
 async function user(email: string) {
-  return (await createUser(rt.db, { email })).user;
+  return (await createUser(h.rt.db, { email })).user;
 }
 
 describe("import engine", () => {
   it("export → import into a new user → export gives the same records except ids, and no id of the exporter", async () => {
     const alice = await user("alice@example.com");
-    await seedDemo(rt.db, { userId: alice.id, scale: 1200, seed: 3 });
+    await seedDemo(h.rt.db, { userId: alice.id, scale: 1200, seed: 3 });
     const before = await exportLines(alice.id);
     const carol = await user("carol@example.com");
 
-    const plan = await preview(rt.config.database, { targetUserId: carol.id, options: opts(), source: source(before) });
+    const plan = await preview(h.rt.config.database, { targetUserId: carol.id, options: opts(), source: source(before) });
     expect(plan.crossUser).toBe(true);
     const totals = Object.values(plan.counts).reduce((a, c) => ({ create: a.create + c.create, remap: a.remap + c.remap, update: a.update + c.update, skip: a.skip + c.skip }), { create: 0, remap: 0, update: 0, skip: 0 });
     expect(totals).toEqual({ create: 0, remap: before.length - 1, update: 0, skip: 0 });
 
-    const applied = await runImport(rt.config.database, { targetUserId: carol.id, options: opts(), source: source(before) });
+    const applied = await runImport(h.rt.config.database, { targetUserId: carol.id, options: opts(), source: source(before) });
     expect(applied.counts).toEqual(plan.counts);
     // an export is in dependency order: nothing waits
     expect(applied.deferred).toEqual([]);
@@ -78,11 +47,11 @@ describe("import engine", () => {
   });
 
   it("a file in any order imports the same as one in dependency order", async () => {
-    const alice = await rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
     const before = await exportLines(alice.id);
     const reversed = [before[0], ...before.slice(1).reverse()];
     const erin = await user("erin@example.com");
-    const plan = await runImport(rt.config.database, { targetUserId: erin.id, options: opts(), source: source(reversed) });
+    const plan = await runImport(h.rt.config.database, { targetUserId: erin.id, options: opts(), source: source(reversed) });
     expect(plan.deferred.length).toBeGreaterThan(0);
     const after = await exportLines(erin.id);
     const expected = before.map((l) => (l.type === "memoryStatus" ? { ...l, data: { ...l.data, changedById: erin.id } } : l));
@@ -90,9 +59,9 @@ describe("import engine", () => {
   });
 
   it("re-importing your own archive in SKIP mode changes nothing", async () => {
-    const alice = await rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
     const before = await exportLines(alice.id);
-    const plan = await runImport(rt.config.database, { targetUserId: alice.id, options: opts(), source: source(before) });
+    const plan = await runImport(h.rt.config.database, { targetUserId: alice.id, options: opts(), source: source(before) });
     expect(plan.crossUser).toBe(false);
     for (const c of Object.values(plan.counts)) expect(c).toMatchObject({ create: 0, update: 0, remap: 0 });
     expect(plan.conflicts.every((c) => c.type === "DuplicateIdConflict" && c.resolution === "SKIP")).toBe(true);
@@ -100,18 +69,18 @@ describe("import engine", () => {
   });
 
   it("OVERWRITE mode puts the archive's values back", async () => {
-    const alice = await rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
     const before = await exportLines(alice.id);
-    const m = await rt.db.memory.findFirstOrThrow({ where: { ownerId: alice.id } });
-    await rt.db.memory.update({ where: { id: m.id }, data: { content: "changed after the backup", metadata: { x: 1 } } });
-    const plan = await runImport(rt.config.database, { targetUserId: alice.id, options: opts({ mode: "OVERWRITE" }), source: source(before) });
+    const m = await h.rt.db.memory.findFirstOrThrow({ where: { ownerId: alice.id } });
+    await h.rt.db.memory.update({ where: { id: m.id }, data: { content: "changed after the backup", metadata: { x: 1 } } });
+    const plan = await runImport(h.rt.config.database, { targetUserId: alice.id, options: opts({ mode: "OVERWRITE" }), source: source(before) });
     expect(plan.counts.memory?.update).toBe(before.filter((l) => l.type === "memory").length);
     expect(sortedRecords(await exportLines(alice.id))).toEqual(sortedRecords(before));
   });
 
   it("a failure in the middle leaves the database unchanged", async () => {
     const dave = await user("dave@example.com");
-    const alice = await rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
     const lines = await exportLines(alice.id);
     // valid for the planner, refused by the database halfway through: a memory with an app id
     // that only exists as a placeholder-less missing reference resolved to FAIL
@@ -119,9 +88,9 @@ describe("import engine", () => {
     const i = broken.findIndex((l) => l.type === "memory") + 50;
     broken[i] = { type: "memory", data: { ...broken[i].data, appId: "00000000-0000-4000-8000-000000000000" } };
     await expect(
-      runImport(rt.config.database, { targetUserId: dave.id, options: opts({ resolutions: [{ kind: "memory", resolution: "FAIL" }] }), source: source(broken) }),
+      runImport(h.rt.config.database, { targetUserId: dave.id, options: opts({ resolutions: [{ kind: "memory", resolution: "FAIL" }] }), source: source(broken) }),
     ).rejects.toBeInstanceOf(InvalidArchiveError);
-    expect(await rt.db.memory.count({ where: { ownerId: dave.id } })).toBe(0);
-    expect(await rt.db.app.count({ where: { ownerId: dave.id } })).toBe(0);
+    expect(await h.rt.db.memory.count({ where: { ownerId: dave.id } })).toBe(0);
+    expect(await h.rt.db.app.count({ where: { ownerId: dave.id } })).toBe(0);
   });
 });
