@@ -788,3 +788,34 @@ describe("uploads over the size limit (413)", () => {
     expect((await fetch(`${t.url}/api/import/history`, { headers: auth(user) })).status).toBe(200);
   });
 });
+
+// ==================================================================== every fixture through the routes
+
+describe("every real archive through its own system's import route", () => {
+  it.each(["small", "second_user", "medium"])("OpenMemory %s.zip via POST /api/v1/backup/import, counts as its facts file says", async (name) => {
+    const user = await s.user(`om-rest-${name}@example.com`);
+    const facts = JSON.parse(readFileSync(fixture("openmemory", `${name}.facts.json`), "utf8")) as { memories_json: { counts: Record<string, number> } };
+    const res = await post("/api/v1/backup/import?mode=skip", user, form(readFileSync(fixture("openmemory", `${name}.zip`)), `${name}.zip`, { user_id: user.email }));
+    const body = await json(res);
+    expect(res.status, JSON.stringify(body).slice(0, 500)).toBe(200);
+    const c = facts.memories_json.counts;
+    expect(body.imported).toMatchObject({ apps: c.apps, categories: c.categories, memories: c.memories, memory_categories: c.memory_categories, status_history: c.status_history });
+    expect(await s.rt.db.memory.count({ where: { ownerId: user.id } })).toBe(c.memories);
+    expect(await s.rt.db.accessControl.count({ where: { ownerId: user.id } })).toBe(c.access_controls);
+  }, 240_000);
+
+  it.each([
+    ["cross-user-import-real-export.jsonl", { personas: 1, ontologies: 1, entities: 1, summaries: 1, claims: 2, annotations: 1 }],
+    ["akeil-issue-121.jsonl", { personas: 4, ontologies: 4, entities: 33, summaries: 48, claims: 60, annotations: 50 }],
+    ["microvent-seed.jsonl", { personas: 4, ontologies: 4, entities: 6, summaries: 13, claims: 97 }],
+    ["cross-user-import-rich-export.jsonl", { personas: 20, ontologies: 20, entities: 79, summaries: 136, claims: 621, annotations: 9 }],
+  ])("FOVEA %s via POST /api/import, counts as the fixtures' README says", async (file, counts) => {
+    const user = await s.user(`fovea-rest-${file.split(".")[0]}@example.com`);
+    const res = await post("/api/import", user, form(readFileSync(fixture("fovea", file)), file));
+    const body = await json(res);
+    expect(res.status, JSON.stringify(body).slice(0, 500)).toBe(200);
+    expect(body).toMatchObject({ success: true, format: "FOVEA", crossUser: true });
+    expect(body.summary.importedItems).toMatchObject(counts);
+    expect(await s.rt.db.claim.count({ where: { ownerId: user.id } })).toBe(counts.claims);
+  }, 240_000);
+});
