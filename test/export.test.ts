@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KINDS, kindDef, lineSchema, walkRefs, type KindName } from "../src/engine/kinds/index.js";
+import { selectedRecords } from "../src/engine/records.js";
 import { seedDemo } from "../src/seed/index.js";
 import { graphql } from "./gql/index.js";
 import type { ExportBackupInput } from "./gql/graphql.js";
@@ -187,6 +188,29 @@ describe("exportBackup (ZIP) through HTTP", () => {
     expect(job.progress).toMatchObject({ recordsWritten: lines.length - 1, recordsTotal: lines.length - 1, fraction: 1 });
     const bobIds = new Set((await s.rt.db.memory.findMany({ where: { ownerId: bob.id }, select: { id: true } })).map((m) => m.id));
     expect(lines.some((l) => bobIds.has(l.data.id as string))).toBe(false);
+  });
+
+  it("writes a claim after its parent even when the parent belongs to another summary", async () => {
+    // claims are read a batch of summaries at a time; a parent elsewhere must still come first
+    const summaries = await s.rt.db.videoSummary.findMany({ where: { ownerId: alice.id }, orderBy: { id: "desc" }, take: 2 });
+    const parent = await s.rt.db.claim.findFirstOrThrow({ where: { summaryId: summaries[0].id } });
+    const child = await s.rt.db.claim.findFirstOrThrow({ where: { summaryId: summaries[1].id, parentClaimId: null } });
+    await s.rt.db.claim.update({ where: { id: child.id }, data: { parentClaimId: parent.id } });
+    try {
+      const { lines } = await readNative((await download((await exportAndWait({ filter: { sections: ["SUMMARIES"] } })).downloadUrl!)).body);
+      checkLines(lines);
+      const at = (id: string) => lines.findIndex((l) => l.data.id === id);
+      expect(at(parent.id)).toBeGreaterThan(0);
+      expect(at(child.id)).toBeGreaterThan(at(parent.id));
+      expect(lines.filter((l) => l.type === "claim").length).toBe(await s.rt.db.claim.count({ where: { ownerId: alice.id } }));
+      // one summary per batch: the child's batch comes first, so it is held back and written after its parent
+      const claims: string[] = [];
+      for await (const page of selectedRecords(s.rt.db, alice.id, { sections: ["SUMMARIES"] }, 1)) for (const r of page) if (r.kind.kind === "claim") claims.push(r.data.id as string);
+      expect(claims.indexOf(child.id)).toBeGreaterThan(claims.indexOf(parent.id));
+      expect(new Set(claims).size).toBe(lines.filter((l) => l.type === "claim").length);
+    } finally {
+      await s.rt.db.claim.update({ where: { id: child.id }, data: { parentClaimId: null } });
+    }
   });
 
   it("keeps keyframes only unless interpolated boxes are asked for", async () => {
