@@ -1,0 +1,117 @@
+// One import-bench measurement in a process of its own (peak RSS is its own):
+//   node --import tsx bench/import-child.ts '<json spec>'
+// prints one line `BENCH_RESULT {json}` on stdout. The database file it is
+// given is a fresh copy of an empty migrated database holding only the target
+// user, so every run does the same work (a cross-user import: every record is
+// created under a new id).
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import Sqlite from "better-sqlite3";
+import type { Database } from "../src/config.js";
+import type { InsertTable } from "./import-baseline.js";
+import { RESULT_PREFIX } from "./protocol.js";
+
+export type ImportMeasure = "baseline" | "preview" | "import";
+
+export interface ImportChildSpec {
+  measure: ImportMeasure;
+  database: Extract<Database, { provider: "sqlite" }>;
+  targetUserId: string;
+  archive: string;
+  /** baseline only: the tables to insert into (computed by the parent, so the child loads no Prisma code) */
+  tables?: InsertTable[];
+  /** skip the warm-up (Prisma's one-time engine start, before the clock) */
+  cold?: boolean;
+  profile?: string;
+}
+
+export interface ImportChildResult {
+  measure: ImportMeasure;
+  /** lines planned (preview) or records written (baseline, import) */
+  records: number;
+  /** rows owned by the target user after the run (baseline, import): a check that both wrote the same */
+  rowsAfter?: number;
+  seconds: number;
+  cpuSeconds: number;
+  maxRssMiB: number;
+  setupRssMiB: number;
+}
+
+const maxRssMiB = () => {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
+};
+
+async function startProfiler() {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 500 });
+  await session.post("Profiler.start");
+  return {
+    async stop(path: string) {
+      const { profile } = await session.post("Profiler.stop");
+      writeFileSync(path, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
+/** Rows owned by the user across the tables (counted after the clock). */
+function ownedRows(file: string, tables: string[], userId: string): number {
+  const db = new Sqlite(file, { readonly: true });
+  try {
+    let n = 0;
+    for (const t of tables) n += (db.prepare(`SELECT count(*) AS n FROM "${t}" WHERE "ownerId" = ?`).get(userId) as { n: number }).n;
+    return n;
+  } finally {
+    db.close();
+  }
+}
+
+async function main() {
+  const spec = JSON.parse(process.argv[2]) as ImportChildSpec;
+  const options = { mode: "SKIP" as const, strict: true, resolutions: [] };
+  const baseline = spec.measure === "baseline" ? await import("./import-baseline.js") : undefined;
+  const service = spec.measure !== "baseline" ? await import("../src/engine/import/service.js") : undefined;
+  const client = spec.measure !== "baseline" ? await import("../src/db/client.js") : undefined;
+  let handle: Awaited<ReturnType<NonNullable<typeof client>["openDb"]>> | undefined;
+  if (client) {
+    // the import keeps its history through a client of the server's; a server has it (and
+    // Prisma's engine) running long before an import: start it before the clock
+    handle = await client.openDb(spec.database);
+    if (!spec.cold) await handle.db.$transaction((tx) => tx.user.findUnique({ where: { id: spec.targetUserId } }));
+  }
+  const setupRssMiB = maxRssMiB();
+  const profiler = spec.profile ? await startProfiler() : undefined;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let records: number;
+  if (baseline) {
+    records = await baseline.sqliteInsertBaseline(spec.database.file, spec.archive, spec.tables!, spec.targetUserId);
+  } else if (spec.measure === "preview") {
+    const file = { path: spec.archive, filename: basename(spec.archive), sha256: "bench", byteSize: statSync(spec.archive).size };
+    const { plan } = await service!.previewArchive({ database: spec.database }, file, spec.targetUserId, options);
+    records = Object.values(plan.counts).reduce((a, c) => a + c.create + c.update + c.skip + c.remap, 0);
+  } else {
+    const file = { path: spec.archive, filename: basename(spec.archive), sha256: "bench", byteSize: statSync(spec.archive).size };
+    const r = await service!.importArchive(
+      { db: handle!.db, config: { database: spec.database } },
+      { requesterId: spec.targetUserId, targetUserId: spec.targetUserId, file, options },
+    );
+    if (r.error) throw r.error;
+    records = Object.values(r.plan!.counts).reduce((a, c) => a + c.create + c.update + c.remap, 0);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const peak = maxRssMiB();
+  if (profiler) await profiler.stop(spec.profile!);
+  await handle?.close();
+  const rowsAfter = spec.measure === "preview" || !spec.tables ? undefined : ownedRows(spec.database.file, [...new Set(spec.tables.map((t) => t.table))], spec.targetUserId);
+  const out: ImportChildResult = { measure: spec.measure, records, rowsAfter, seconds, cpuSeconds, maxRssMiB: peak, setupRssMiB };
+  process.stdout.write(RESULT_PREFIX + JSON.stringify(out) + "\n");
+}
+
+await main();

@@ -1,0 +1,264 @@
+// `npm run bench -- import`: preview and import of an archive of 10k, 100k and
+// 1M demo records, beside a raw driver-level baseline in the same run
+// (bench/import-baseline.ts), on SQLite. The archive is the export of the
+// cached seeded dataset (made once per scale, kept in .bench-cache/); every
+// measurement runs in a fresh child (bench/import-child.ts) on a fresh copy of
+// an empty migrated database that holds only the target user, so each run does
+// the same work: a cross-user import, every record created under a new id.
+// Prints a markdown table and the issue's targets as PASS/FAIL; exits 0.
+//
+// flags:
+//   --scales 10000,100000,1000000   record counts (10k, 1m also accepted)
+//   --measures baseline,preview,import
+//   --repeat N                      runs per measurement, interleaved, median by wall time
+//                                   (default: 3 up to 10k records, 1 above)
+//   --profile                       also run each measurement once more under the CPU profiler
+//   --cold                          include Prisma's one-time engine start
+//   --reseed                        rebuild the cached datasets (and so the archives)
+//   --node-flags="..."              extra node flags for every child
+import { spawn } from "node:child_process";
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { finished } from "node:stream/promises";
+import Sqlite from "better-sqlite3";
+import { intList, stringList, type Args } from "./args.js";
+import { CACHE_DIR, REPO, datasetKey, ensureCacheDir, sqliteDataset, type Dataset } from "./datasets.js";
+import type { ImportChildResult, ImportChildSpec, ImportMeasure } from "./import-child.js";
+import type { InsertTable } from "./import-baseline.js";
+import { printProfile } from "./profile.js";
+import { RESULT_PREFIX } from "./protocol.js";
+
+export const DEFAULT_SCALES = [10_000, 100_000, 1_000_000];
+const TARGET_RATIO = 0.5;
+const TARGET_PREVIEW_RPS = 200_000;
+const TARGET_RSS_MIB = 300;
+const TARGET_EMAIL = "import-target@stowage.local";
+
+const CHILD = join(REPO, "bench", "import-child.ts");
+const WORK_DB = join(CACHE_DIR, "import-work.db");
+
+function runChild(spec: ImportChildSpec, nodeFlags: string[]): Promise<ImportChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", CHILD, JSON.stringify(spec)], {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, LOG_LEVEL: "warn" },
+    });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const line = out.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
+      if (code !== 0 || !line) return reject(new Error(`import bench child (${spec.measure}) exited with ${code}\n${out}`));
+      resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as ImportChildResult);
+    });
+  });
+}
+
+/** Per kind, in archive order: the table, every column of the model, the reference fields. */
+async function insertTables(): Promise<InsertTable[]> {
+  const { modelInfos } = await import("../src/db/bulk.js");
+  const { KINDS } = await import("../src/engine/kinds/index.js");
+  const infos = modelInfos("sqlite");
+  return KINDS.map((k) => {
+    const info = infos.get(k.model)!;
+    return {
+      kind: k.kind,
+      table: info.table,
+      columns: info.columns.map((c) => ({ field: c.field, column: c.column, type: c.isEnum ? "Enum" : c.type, isRequired: c.isRequired, isUpdatedAt: c.isUpdatedAt, default: c.default })),
+      refs: k.refs.map((r) => r.field),
+    };
+  });
+}
+
+function removeDb(file: string): void {
+  for (const s of ["", "-wal", "-shm", "-journal"]) rmSync(file + s, { force: true });
+}
+
+function foldWal(file: string): void {
+  const raw = new Sqlite(file);
+  raw.pragma("wal_checkpoint(TRUNCATE)");
+  raw.close();
+  for (const s of ["-wal", "-shm"]) rmSync(file + s, { force: true });
+}
+
+/** An empty migrated database holding only the target user (cached per schema key). */
+async function emptyTemplate(): Promise<{ file: string; targetUserId: string }> {
+  const key = datasetKey();
+  const file = join(CACHE_DIR, `import-empty-${key}.db`);
+  const metaFile = `${file}.json`;
+  if (existsSync(file) && existsSync(metaFile)) return { file, targetUserId: (JSON.parse(readFileSync(metaFile, "utf8")) as { targetUserId: string }).targetUserId };
+  const { migrate } = await import("../src/db/migrate.js");
+  const { openDb } = await import("../src/db/client.js");
+  const { createUser } = await import("../src/auth/users.js");
+  const tmp = `${file}.tmp`;
+  removeDb(tmp);
+  const database = { provider: "sqlite" as const, file: tmp };
+  await migrate(database);
+  const handle = await openDb(database);
+  let targetUserId: string;
+  try {
+    targetUserId = (await createUser(handle.db, { email: TARGET_EMAIL })).user.id;
+  } finally {
+    await handle.close();
+  }
+  foldWal(tmp);
+  copyFileSync(tmp, file);
+  removeDb(tmp);
+  writeFileSync(metaFile, JSON.stringify({ key, targetUserId }) + "\n");
+  return { file, targetUserId };
+}
+
+/** The dataset's full export (ZIP), made once per scale and dataset key. */
+async function archiveOf(dataset: Dataset): Promise<string> {
+  const file = join(CACHE_DIR, `import-archive-${dataset.kind}-${dataset.scale}-${datasetKey()}.zip`);
+  if (existsSync(file)) return file;
+  process.stderr.write(`exporting the ${dataset.scale.toLocaleString("en")}-record dataset to ${file}\n`);
+  const { withSnapshot } = await import("../src/engine/snapshot.js");
+  const { writeExport } = await import("../src/engine/export.js");
+  const { ALL_SECTIONS } = await import("../src/engine/kinds/index.js");
+  const tmp = `${file}.tmp`;
+  const out = createWriteStream(tmp);
+  await withSnapshot(dataset.database, (db) => writeExport(db, { ownerId: dataset.ownerId, filter: { sections: [...ALL_SECTIONS] }, format: "ZIP" }, out));
+  if (!out.writableFinished) await finished(out);
+  copyFileSync(tmp, file);
+  rmSync(tmp, { force: true });
+  return file;
+}
+
+interface Row {
+  scale: number;
+  seeded: number;
+  measure: ImportMeasure;
+  result: ImportChildResult;
+  load: number;
+  runs: number;
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+function printTable(rows: Row[]): void {
+  console.log("\n## Import benchmark (SQLite)\n");
+  console.log(
+    "Each run: a fresh child process (`node --import tsx`), a fresh copy of an empty migrated database holding only the target user, " +
+      "the full ZIP export of the seeded dataset imported into that user (cross-user: every record created under a new id), " +
+      "options `{ mode: SKIP, strict: true }`. preview = `previewArchive` (plan only, in a snapshot); import = `importArchive` " +
+      "(history record + plan + apply in one transaction); baseline = the reader's lines + JSON.parse + one prepared better-sqlite3 INSERT per table, " +
+      "one transaction, no validation. records/s counts lines planned (preview) or records written; CPU s is the child's user+system time; " +
+      "peak RSS is VmHWM (MiB), \"before work\" the peak once modules were loaded (and, for preview/import, Prisma's engine started — before the clock). " +
+      "rows after: rows owned by the target user afterwards.\n",
+  );
+  console.log("| scale | measurement | records | wall s | CPU s | load | records/s | × baseline | rows after | peak RSS MiB | before work MiB |");
+  console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const row of rows) {
+    const r = row.result;
+    const rps = r.records / r.seconds;
+    const base = rows.find((b) => b.measure === "baseline" && b.scale === row.scale)?.result;
+    const ratio = row.measure !== "baseline" && base ? `${fmt(rps / (base.records / base.seconds), 2)}×` : "";
+    const cells = [
+      fmt(row.scale),
+      `${row.measure}${row.runs > 1 ? ` (median of ${row.runs})` : ""}`,
+      fmt(r.records),
+      fmt(r.seconds, 2),
+      fmt(r.cpuSeconds, 2),
+      fmt(row.load, 1),
+      fmt(rps),
+      ratio,
+      r.rowsAfter === undefined ? "" : fmt(r.rowsAfter),
+      fmt(r.maxRssMiB, 1),
+      fmt(r.setupRssMiB, 1),
+    ];
+    console.log(`| ${cells.join(" | ")} |`);
+  }
+}
+
+function printTargets(rows: Row[]): void {
+  console.log("\n## Targets\n");
+  const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
+  const scales = [...new Set(rows.map((r) => r.scale))];
+  for (const scale of scales) {
+    const get = (m: ImportMeasure) => rows.find((r) => r.scale === scale && r.measure === m)?.result;
+    const b = get("baseline");
+    const i = get("import");
+    const p = get("preview");
+    if (b && i) {
+      const ratio = i.records / i.seconds / (b.records / b.seconds);
+      console.log(`- ${verdict(ratio >= TARGET_RATIO)} sqlite ${fmt(scale)}: import records/s ≥ ${TARGET_RATIO}× baseline — ${fmt(ratio, 2)}× (${fmt(i.records / i.seconds)} vs ${fmt(b.records / b.seconds)} records/s)`);
+      if (b.rowsAfter !== i.rowsAfter) console.log(`- MISMATCH sqlite ${fmt(scale)}: the import left ${i.rowsAfter} rows, the baseline ${b.rowsAfter}`);
+    }
+    if (p) {
+      const rps = p.records / p.seconds;
+      console.log(`- ${verdict(rps >= TARGET_PREVIEW_RPS)} sqlite ${fmt(scale)}: preview ≥ ${fmt(TARGET_PREVIEW_RPS)} records/s — ${fmt(rps)}`);
+    }
+  }
+  const m1 = rows.filter((r) => r.scale === 1_000_000 && r.measure !== "baseline");
+  if (m1.length) for (const r of m1) console.log(`- ${verdict(r.result.maxRssMiB <= TARGET_RSS_MIB)} sqlite: ${r.measure} peak RSS at 1M ≤ ${TARGET_RSS_MIB} MiB — ${fmt(r.result.maxRssMiB, 1)} MiB`);
+  else console.log(`- n/a sqlite: peak RSS at 1M ≤ ${TARGET_RSS_MIB} MiB — 1M not run`);
+}
+
+export async function runImportBench(args: Args): Promise<void> {
+  const scales = intList(args.flags.get("scales"), DEFAULT_SCALES);
+  const databases = stringList(args.flags.get("databases"), ["sqlite"]);
+  if (databases.some((d) => d !== "sqlite")) throw new Error("the import bench runs on SQLite only so far (PostgreSQL: not written yet)");
+  const measures = stringList(args.flags.get("measures"), ["baseline", "preview", "import"]) as ImportMeasure[];
+  for (const m of measures) if (!["baseline", "preview", "import"].includes(m)) throw new Error(`unknown measure ${m}`);
+  const repeatFlag = args.flags.get("repeat");
+  const repeatFor = (scale: number) => (repeatFlag === undefined ? (scale <= 10_000 ? 3 : 1) : intList(repeatFlag, [1])[0]);
+  const reseed = args.flags.has("reseed");
+  const cold = args.flags.has("cold");
+  const profile = args.flags.has("profile");
+  const nodeFlagsArg = args.flags.get("node-flags");
+  const nodeFlags = typeof nodeFlagsArg === "string" ? nodeFlagsArg.split(/\s+/).filter(Boolean) : [];
+  ensureCacheDir();
+  const tables = await insertTables();
+  const template = await emptyTemplate();
+
+  const rows: Row[] = [];
+  const extras: (() => void)[] = [];
+  for (const scale of scales) {
+    const dataset = await sqliteDataset(scale, reseed);
+    if (reseed) rmSync(join(CACHE_DIR, `import-archive-${dataset.kind}-${scale}-${datasetKey()}.zip`), { force: true });
+    const archive = await archiveOf(dataset);
+    process.stderr.write(`measuring sqlite ${fmt(scale)} (archive ${archive}, ${fmt(dataset.seeded)} records seeded)\n`);
+    const run = async (measure: ImportMeasure, extra: Partial<ImportChildSpec> = {}) => {
+      removeDb(WORK_DB);
+      copyFileSync(template.file, WORK_DB);
+      // read the archive once so no run pays for a cold page cache
+      readFileSync(archive);
+      const spec: ImportChildSpec = { measure, database: { provider: "sqlite", file: WORK_DB }, targetUserId: template.targetUserId, archive, tables, cold, ...extra };
+      try {
+        return await runChild(spec, nodeFlags);
+      } finally {
+        removeDb(WORK_DB);
+      }
+    };
+    const runs = new Map<ImportMeasure, { result: ImportChildResult; load: number }[]>(measures.map((m) => [m, []]));
+    const repeat = repeatFor(scale);
+    for (let i = 0; i < repeat; i++) {
+      for (const m of measures) {
+        const result = await run(m);
+        const load = loadavg()[0];
+        process.stderr.write(
+          `  sqlite ${scale} ${m}${repeat > 1 ? ` #${i + 1}` : ""}: ${result.records} records in ${result.seconds.toFixed(2)} s (CPU ${result.cpuSeconds.toFixed(2)} s), peak RSS ${result.maxRssMiB.toFixed(0)} MiB, load ${load.toFixed(1)}\n`,
+        );
+        runs.get(m)!.push({ result, load });
+      }
+    }
+    for (const m of measures) {
+      const sorted = runs.get(m)!.sort((a, b) => a.result.seconds - b.result.seconds);
+      const median = sorted[Math.floor((sorted.length - 1) / 2)];
+      rows.push({ scale, seeded: dataset.seeded, measure: m, result: median.result, load: median.load, runs: repeat });
+    }
+    for (const m of profile ? measures : []) {
+      const dir = join(CACHE_DIR, "profiles");
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `import-${m}-sqlite-${scale}-${Date.now()}.cpuprofile`);
+      await run(m, { profile: file });
+      extras.push(() => printProfile(`import bench ${m}, sqlite ${fmt(scale)}`, file));
+    }
+  }
+  printTable(rows);
+  printTargets(rows);
+  for (const e of extras) e();
+}
