@@ -254,7 +254,8 @@ class Planner {
   /** A column reference to an in-file record not decided yet. */
   private forwardRef(r: FileRecord): boolean {
     let forward = false;
-    walkRefs({ ...r.kind, jsonRefs: undefined }, { ...r.data }, (kinds, id) => {
+    // a visitor that returns nothing writes nothing: the record itself can be walked
+    walkRefs({ ...r.kind, jsonRefs: undefined }, r.data, (kinds, id) => {
       for (const k of kinds) {
         // earlier lines are decided first (pages go in line order); only later ones can be pending
         const line = this.fileIds.get(key(k, id));
@@ -292,7 +293,7 @@ class Planner {
     // which referenced ids (not in the file) the target user holds
     const wanted = new Map<KindName, Set<string>>();
     for (const r of records)
-      walkRefs(r.kind, structuredClone(r.data), (kinds, id) => {
+      walkRefs(r.kind, r.data, (kinds, id) => {
         if (!kinds.some((k) => this.fileIds.has(key(k, id)))) for (const k of kinds) (wanted.get(k) ?? wanted.set(k, new Set()).get(k)!).add(id);
         return undefined;
       });
@@ -330,7 +331,8 @@ class Planner {
     const k = key(kind.kind, sourceId);
 
     // 1. references: every column reference must resolve (file first, then the target's data)
-    const resolved: Row = structuredClone(r.data);
+    // only top-level reference columns are rewritten here
+    const resolved: Row = { ...r.data };
     let skipForRef = false;
     for (const ref of kind.refs) {
       const id = resolved[ref.field];
