@@ -2,15 +2,17 @@
 // OpenMemory archive, written to any Writable. Callers run it inside a
 // snapshot (see snapshot.ts) so the archive is one consistent state.
 import { once } from "node:events";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
 import { ZipArchive } from "archiver";
 import type { Db } from "../db/client.js";
 import { NotFoundError } from "./errors.js";
 import type { ExportFilter } from "./kinds/index.js";
-import { countSelected, selectedRecords, type KindCounts } from "./records.js";
+import { countSelected, exportOwner, selectedRecords, type KindCounts } from "./records.js";
 import { FORMAT_NAME, FORMAT_VERSION, GENERATOR, MANIFEST_PATH, RECORDS_PATH, type Manifest, type MetadataLine } from "./archive/format.js";
-import { gzipped, jsonlChunks, measured, type Digest, type LineStats } from "./archive/lines.js";
+import { jsonlChunks, measured, type Digest, type LineStats } from "./archive/lines.js";
 import { writeOpenMemory } from "./archive/openmemory-writer.js";
 
 export type ExportFormat = "ZIP" | "JSONL" | "OPENMEMORY";
@@ -48,8 +50,52 @@ export function archiveFilename(format: ExportFormat, email: string, now: Date, 
   return `stowage-${email}-${stamp}.zip`;
 }
 
+/**
+ * Passes chunks through, letting the event loop turn after each. Reading a
+ * page and building its lines is synchronous work chained by promises, which
+ * would otherwise keep zlib's completions (gzip runs on the thread pool)
+ * waiting until the producer stalls on backpressure: compression then takes
+ * turns with the main thread instead of running beside it on the other core.
+ */
+async function* turnTaking(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    yield chunk;
+    await nextTurn();
+  }
+}
+
+// zlib runs one job per write on the thread pool and needs the main thread to
+// start the next: few large jobs overlap with line building, many small ones
+// mostly wait for it. Two in flight at most, so memory stays a few MiB.
+const GZIP_BATCH = 1 << 20;
+
+async function* batched(chunks: AsyncIterable<Buffer>, bytes: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const c of chunks) {
+    parts.push(c);
+    size += c.length;
+    if (size >= bytes) {
+      yield Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size) yield Buffer.concat(parts, size);
+}
+
+/** The lines gzipped (level 1, as gzipped() does), compressed beside the main thread's work. */
+function compressedLines(chunks: AsyncIterable<Buffer>): Readable {
+  const gz = createGzip({ level: 1, chunkSize: GZIP_BATCH });
+  // a failing source fails the gzip stream, so whoever reads it sees the error
+  pipeline(Readable.from(batched(turnTaking(chunks), GZIP_BATCH), { highWaterMark: 2 }), gz).catch(() => {});
+  return gz;
+}
+
 export async function writeExport(db: Db, options: ExportOptions, sink: Writable): Promise<ExportResult> {
-  const owner = await db.user.findUnique({ where: { id: options.ownerId } });
+  // OpenMemory's layout carries the whole user; the native formats only its ids (read without Prisma, like the records)
+  const owner =
+    options.format === "OPENMEMORY" ? await db.user.findUnique({ where: { id: options.ownerId } }) : await exportOwner(db, options.ownerId);
   if (!owner) throw new NotFoundError(`no user ${options.ownerId}`);
   const now = options.now ?? new Date();
   const filter = options.filter;
@@ -63,7 +109,7 @@ export async function writeExport(db: Db, options: ExportOptions, sink: Writable
   options.onProgress?.(0, total);
 
   if (options.format === "OPENMEMORY") {
-    const counts = await writeOpenMemory(db, { owner, filter, now, onRecords: progress }, sink);
+    const counts = await writeOpenMemory(db, { owner: owner as Parameters<typeof writeOpenMemory>[1]["owner"], filter, now, onRecords: progress }, sink);
     return { counts, records: written, total };
   }
 
@@ -80,14 +126,14 @@ export async function writeExport(db: Db, options: ExportOptions, sink: Writable
   const lines = jsonlChunks(metadata, selectedRecords(db, owner.id, filter), stats, progress);
 
   if (options.format === "JSONL") {
-    await pipeline(options.gzip === false ? Readable.from(lines) : gzipped(lines), sink);
+    await pipeline(options.gzip === false ? Readable.from(lines) : compressedLines(lines), sink);
     return { counts: stats.counts, records: written, total };
   }
 
   const zip = new ZipArchive({ zlib: { level: 6 } });
   const done = pipeline(zip, sink);
   const digest: Digest = { bytes: 0, sha256: "" };
-  const records = Readable.from(measured(gzipped(lines), digest));
+  const records = Readable.from(measured(compressedLines(lines), digest));
   // already compressed: stored, not deflated twice
   zip.append(records, { name: RECORDS_PATH, store: true, date: now });
   const failed = once(records, "error").then(([e]) => {

@@ -1,8 +1,14 @@
 // Streams the selected records of one owner out of the database, kind by kind
 // in archive order, with keyset pagination: memory stays flat whatever the size.
+// Rows are read through the driver on the client's own connection (inside the
+// snapshot's transaction when there is one) and decoded straight into archive
+// line data from the Prisma model's columns (sql-read.ts): Prisma's row mapping
+// was the larger part of an export's CPU time.
 import type { Db } from "../db/client.js";
-import { KINDS, refKinds, toLineData, type ExportFilter, type KindDef, type KindName, type Row } from "./kinds/index.js";
+import { rawReader } from "../db/raw.js";
+import { KINDS, refKinds, type ExportFilter, type KindDef, type KindName, type Row } from "./kinds/index.js";
 import { selectionFor, type Selection, type Where } from "./selection.js";
+import { SqlSource } from "./sql-read.js";
 
 export const PAGE_SIZE = 2000;
 
@@ -27,20 +33,21 @@ function softRefs(kind: KindDef) {
   return kind.refs.filter((r) => !r.relation);
 }
 
-async function* keyset(db: Db, kind: KindDef, where: Where, omit: Record<string, boolean>): AsyncGenerator<Row[]> {
-  const d = delegate(db, kind);
-  let last: string | undefined;
+/** What one export reads from: rows come as archive line data. */
+interface Reading {
+  src: SqlSource;
+  sel: Selection;
+  filter: ExportFilter;
+}
+
+async function* keyset(r: Reading, kind: KindDef, where: Where): AsyncGenerator<Row[]> {
+  let after: string | undefined;
   for (;;) {
-    const page = await d.findMany({
-      where: last === undefined ? where : { AND: [where, { id: { gt: last } }] },
-      orderBy: { id: "asc" },
-      take: PAGE_SIZE,
-      ...(Object.keys(omit).length ? { omit } : {}),
-    });
+    const page = await r.src.lines(kind, where, r.filter, { after, limit: PAGE_SIZE });
     if (!page.length) return;
     yield page;
     if (page.length < PAGE_SIZE) return;
-    last = page[page.length - 1].id as string;
+    after = page[page.length - 1].id as string;
   }
 }
 
@@ -76,42 +83,34 @@ function parentsFirst(rows: Row[], parentField: string): { ordered: Row[]; leftO
  * batch of parents' records in one query, put parents-first in memory. The
  * rare record whose parent lives elsewhere is written at the end, by depth.
  */
-async function* byParentBatches(db: Db, kind: KindDef, where: Where, omit: Record<string, boolean>, parentWhere: Where, batch: number): AsyncGenerator<Row[]> {
+async function* byParentBatches(r: Reading, kind: KindDef, where: Where, parentWhere: Where, batch: number): AsyncGenerator<Row[]> {
   const self = selfReference(kind)!;
   const parentKind = KINDS.find((k) => k.kind === kind.parent!.kind)!;
   const late: string[] = [];
-  let last: string | undefined;
+  let after: string | undefined;
   for (;;) {
-    const parents = await delegate(db, parentKind).findMany({
-      where: last === undefined ? parentWhere : { AND: [parentWhere, { id: { gt: last } }] },
-      orderBy: { id: "asc" },
-      take: batch,
-      select: { id: true },
-    });
+    const parents = await r.src.ids(parentKind, parentWhere, { after, limit: batch });
     if (!parents.length) break;
-    last = parents[parents.length - 1].id as string;
-    const rows = await delegate(db, kind).findMany({
-      where: { AND: [where, { [kind.parent!.field]: { in: parents.map((p) => p.id) } }] },
-      ...(Object.keys(omit).length ? { omit } : {}),
-    });
+    after = parents[parents.length - 1];
+    const rows = await r.src.lines(kind, { AND: [where, { [kind.parent!.field]: { in: parents } }] }, r.filter);
     const { ordered, leftOver } = parentsFirst(rows, self.field);
-    late.push(...leftOver.map((r) => r.id as string));
+    late.push(...leftOver.map((row) => row.id as string));
     for (let i = 0; i < ordered.length; i += PAGE_SIZE) yield ordered.slice(i, i + PAGE_SIZE);
     if (parents.length < batch) break;
   }
   // few: by depth over all of them, so a parent among them always comes first
-  if (late.length) yield* levels(db, kind, where, omit, late);
+  if (late.length) yield* levels(r, kind, where, late);
 }
 
-async function* kindPages(db: Db, kind: KindDef, where: Where, omit: Record<string, boolean>, sel: Selection, parentBatch: number): AsyncGenerator<Row[]> {
-  if (!selfReference(kind)) return yield* keyset(db, kind, where, omit);
-  const parentWhere = kind.parent ? sel.where(kind.parent.kind) : null;
-  if (parentWhere) return yield* byParentBatches(db, kind, where, omit, parentWhere, parentBatch);
-  yield* levels(db, kind, where, omit);
+async function* kindPages(r: Reading, kind: KindDef, where: Where, parentBatch: number): AsyncGenerator<Row[]> {
+  if (!selfReference(kind)) return yield* keyset(r, kind, where);
+  const parentWhere = kind.parent ? r.sel.where(kind.parent.kind) : null;
+  if (parentWhere) return yield* byParentBatches(r, kind, where, parentWhere, parentBatch);
+  yield* levels(r, kind, where);
 }
 
 /** Parent-first by depth: roots, then their children, and so on (within `only`, when given). */
-async function* levels(db: Db, kind: KindDef, where: Where, omit: Record<string, boolean>, only?: string[]): AsyncGenerator<Row[]> {
+async function* levels(r: Reading, kind: KindDef, where: Where, only?: string[]): AsyncGenerator<Row[]> {
   const atDepth = levelWheres(kind, where);
   const chunks = only ? Array.from({ length: Math.ceil(only.length / PAGE_SIZE) }, (_, i) => only.slice(i * PAGE_SIZE, (i + 1) * PAGE_SIZE)) : [null];
   let left = only?.length ?? Infinity;
@@ -119,7 +118,7 @@ async function* levels(db: Db, kind: KindDef, where: Where, omit: Record<string,
     let any = false;
     for (const ids of chunks) {
       const w = ids ? { AND: [atDepth(depth), { id: { in: ids } }] } : atDepth(depth);
-      for await (const page of keyset(db, kind, w, omit)) {
+      for await (const page of keyset(r, kind, w)) {
         any = true;
         left -= page.length;
         yield page;
@@ -127,23 +126,26 @@ async function* levels(db: Db, kind: KindDef, where: Where, omit: Record<string,
     }
     // a whole kind ends at its first empty depth; a subset may start deep, so it ends when all of it is out
     // (or, for records in a parent cycle that no depth reaches, once the kind has no deeper records)
-    if (only ? left <= 0 || !(await delegate(db, kind).count({ where: atDepth(depth) })) : !any) return;
+    if (only ? left <= 0 || !(await r.src.count(kind, atDepth(depth))) : !any) return;
   }
 }
 
-async function resolvable(db: Db, sel: Selection, kinds: readonly KindName[], ids: Set<string>): Promise<Set<string>> {
+const ID_CHUNK = 1000;
+
+async function resolvable(r: Reading, kinds: readonly KindName[], ids: Set<string>): Promise<Set<string>> {
   const found = new Set<string>();
+  const all = [...ids];
   for (const k of kinds) {
-    const where = sel.where(k);
+    const where = r.sel.where(k);
     const def = KINDS.find((d) => d.kind === k)!;
-    if (!where || !ids.size) continue;
-    const rows = await delegate(db, def).findMany({ where: { AND: [where, { id: { in: [...ids] } }] }, select: { id: true } });
-    for (const r of rows) found.add(r.id as string);
+    if (!where || !all.length) continue;
+    for (let i = 0; i < all.length; i += ID_CHUNK)
+      for (const id of await r.src.ids(def, { AND: [where, { id: { in: all.slice(i, i + ID_CHUNK) } }] })) found.add(id);
   }
   return found;
 }
 
-async function dropUnresolved(db: Db, sel: Selection, kind: KindDef, rows: Row[]): Promise<Row[]> {
+async function dropUnresolved(r: Reading, kind: KindDef, rows: Row[]): Promise<Row[]> {
   const refs = softRefs(kind);
   if (!refs.length) return rows;
   const wanted = new Map<string, { kinds: readonly KindName[]; ids: Set<string> }>();
@@ -158,13 +160,17 @@ async function dropUnresolved(db: Db, sel: Selection, kind: KindDef, rows: Row[]
       wanted.set(key, entry);
     }
   const ok = new Set<string>();
-  for (const { kinds, ids } of wanted.values()) for (const id of await resolvable(db, sel, kinds, ids)) ok.add(id);
+  for (const { kinds, ids } of wanted.values()) for (const id of await resolvable(r, kinds, ids)) ok.add(id);
   return rows.filter((row) =>
     refs.every((ref) => {
       const id = row[ref.field];
       return typeof id !== "string" || !refKinds(ref, row) || ok.has(id);
     }),
   );
+}
+
+async function reading(db: Db, ownerId: string, filter: ExportFilter): Promise<Reading> {
+  return { src: new SqlSource(await rawReader(db)), sel: selectionFor(ownerId, filter), filter };
 }
 
 export interface ExportRecord {
@@ -174,33 +180,38 @@ export interface ExportRecord {
 
 /** Every selected record as archive line data, in archive order, a page at a time. */
 export async function* selectedRecords(db: Db, ownerId: string, filter: ExportFilter, parentBatch = PARENT_BATCH): AsyncGenerator<ExportRecord[]> {
-  const sel = selectionFor(ownerId, filter);
+  const r = await reading(db, ownerId, filter);
   for (const kind of KINDS) {
-    const where = sel.where(kind.kind);
+    const where = r.sel.where(kind.kind);
     if (!where) continue;
-    const omit = kind.vectorField && !filter.includeVectors ? { [kind.vectorField]: true } : {};
-    for await (const page of kindPages(db, kind, where, omit, sel, parentBatch)) {
-      const kept = await dropUnresolved(db, sel, kind, page);
-      if (kept.length) yield kept.map((row) => ({ kind, data: toLineData(kind, row, filter) }));
+    for await (const page of kindPages(r, kind, where, parentBatch)) {
+      const kept = await dropUnresolved(r, kind, page);
+      if (kept.length) yield kept.map((data) => ({ kind, data }));
     }
   }
+}
+
+/** The owner an export is of (id and OpenMemory's external id), read like the records. */
+export async function exportOwner(db: Db, ownerId: string): Promise<{ id: string; externalId: string | null; email: string } | null> {
+  const src = new SqlSource(await rawReader(db));
+  return (await src.findById("User", ownerId, ["id", "externalId", "email"])) as { id: string; externalId: string | null; email: string } | null;
 }
 
 export type KindCounts = Partial<Record<KindName, number>>;
 
 /** Exact number of records per kind an export with this filter writes. */
 export async function countSelected(db: Db, ownerId: string, filter: ExportFilter): Promise<KindCounts> {
-  const sel = selectionFor(ownerId, filter);
+  const r = await reading(db, ownerId, filter);
   const counts: KindCounts = {};
   for (const kind of KINDS) {
-    const where = sel.where(kind.kind);
+    const where = r.sel.where(kind.kind);
     if (!where) continue;
     if (!softRefs(kind).length) {
-      counts[kind.kind] = await delegate(db, kind).count({ where });
+      counts[kind.kind] = await r.src.count(kind, where);
       continue;
     }
     let n = 0;
-    for await (const page of keyset(db, kind, where, {})) n += (await dropUnresolved(db, sel, kind, page)).length;
+    for await (const page of keyset(r, kind, where)) n += (await dropUnresolved(r, kind, page)).length;
     counts[kind.kind] = n;
   }
   return counts;
