@@ -4,6 +4,8 @@
 import { readFileSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { ZipArchive } from "archiver";
+import { parse as losslessParse } from "lossless-json";
+import { fromLineData, kindDef, lineSchema, toLineData } from "../src/engine/kinds/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countsOf, exportArchive, HistoryDoc as OmHistory, ImportDoc as OmImport, PreviewDoc as OmPreview, StageDoc as OmStage } from "./support/client.js";
 import type { ImportOptions } from "./gql/graphql.js";
@@ -48,17 +50,29 @@ const facts = (name: string) => JSON.parse(readFileSync(fixture("openmemory", `$
 async function omArchive(bytes: Buffer) {
   const entries = await zipEntries(bytes);
   const jsonText = entries.get("memories.json")!.toString("utf8");
-  return { entries, jsonText, doc: JSON.parse(jsonText) as OmDoc, jsonl: parseLines(gunzipSync(entries.get("memories.jsonl.gz")!).toString("utf8")) as unknown as Obj[] };
+  const jsonlText = gunzipSync(entries.get("memories.jsonl.gz")!).toString("utf8");
+  return {
+    entries,
+    jsonText,
+    doc: JSON.parse(jsonText) as OmDoc,
+    jsonl: parseLines(jsonlText) as unknown as Obj[],
+    /** the same, every number kept as the literal it was written as (LosslessNumber: compares by its text) */
+    exact: losslessParse(jsonText) as OmDoc,
+    exactJsonl: jsonlText.split("\n").filter((l) => l.trim()).map((l) => losslessParse(l) as Obj),
+  };
 }
 
-/** What the database keeps of an OpenMemory timestamp: UTC, milliseconds (further digits cut). */
+/** What the DateTime column keeps of an OpenMemory timestamp: UTC, milliseconds (further digits cut). */
 const dbIso = (s: unknown) => (s === null || s === undefined ? null : new Date(String(s).replace(/(\.\d{3})\d+/, "$1")).toISOString());
-/** The same, written back the way OpenMemory writes it (`+00:00`, microseconds only when non-zero). */
-const pyIsoOf = (s: unknown) => {
-  const iso = dbIso(s);
-  if (iso === null) return null;
-  const ms = iso.slice(20, 23);
-  return `${iso.slice(0, 19)}${ms === "000" ? "" : `.${ms}000`}+00:00`;
+/** What the exact column keeps beside it: the instant to the microsecond, only when there are digits below the millisecond. */
+const microIso = (s: unknown) => {
+  const m = typeof s === "string" ? /^(.{19})\.(\d{3})(\d{3})\+00:00$/.exec(s) : null;
+  return m && m[3] !== "000" ? `${m[1]}.${m[2]}${m[3]}Z` : null;
+};
+/** The exact column's entries for these timestamps (field → OpenMemory's value), or null when none has microseconds. */
+const exactTimes = (times: Record<string, unknown>) => {
+  const entries = Object.entries(times).flatMap(([f, v]) => (microIso(v) ? [[f, microIso(v)!]] : []));
+  return entries.length ? Object.fromEntries(entries) : null;
 };
 
 async function makeZip(members: Record<string, Buffer>): Promise<Buffer> {
@@ -213,11 +227,18 @@ describe.each(FIXTURES)("%s.zip into a fresh user", (name) => {
     // every record's values, against the archive itself
     const snap = await snapshot(s, user.id);
     const memories = new Map(snap.memories.map((m) => [m.id, m]));
+    const exactMemories = new Map(archive.exact.memories.map((m) => [String(m.id), m]));
     for (const m of archive.doc.memories) {
       const row = memories.get(m.id as string)!;
       expect(row.content, m.id as string).toBe(m.content);
       expect(row.metadata, m.id as string).toEqual(m.metadata);
       expect([row.updatedAt, row.archivedAt, row.deletedAt].map((d) => d?.toISOString() ?? null), m.id as string).toEqual([m.updated_at, m.archived_at, m.deleted_at].map(dbIso));
+      // the microseconds the DateTime columns cut, and the metadata's numbers as OpenMemory wrote them
+      const { metadata: metadataText, ...times } = (row.exact ?? {}) as Record<string, string>;
+      expect(Object.keys(times).length ? times : null, m.id as string).toEqual(
+        exactTimes({ createdAt: m.created_at, updatedAt: m.updated_at, archivedAt: m.archived_at, deletedAt: m.deleted_at }),
+      );
+      expect(losslessParse(metadataText ?? JSON.stringify(row.metadata)), m.id as string).toEqual(exactMemories.get(m.id as string)!.metadata);
     }
     const apps = new Map(snap.apps.map((a) => [a.id, a]));
     for (const a of archive.doc.apps) {
@@ -230,6 +251,7 @@ describe.each(FIXTURES)("%s.zip into a fresh user", (name) => {
         isActive: a.is_active,
         createdAt: new Date(dbIso(a.created_at)!),
         updatedAt: new Date(dbIso(a.updated_at)!),
+        exact: exactTimes({ createdAt: a.created_at, updatedAt: a.updated_at }),
       });
     }
     const acls = new Map(snap.acls.map((a) => [a.id, a]));
@@ -243,7 +265,13 @@ describe.each(FIXTURES)("%s.zip into a fresh user", (name) => {
         objectId: a.object_id,
         effect: a.effect,
         createdAt: new Date(dbIso(a.created_at)!),
+        exact: exactTimes({ createdAt: a.created_at }),
       });
+    }
+    for (const h of snap.statuses) expect(h.exact, h.id).toEqual(exactTimes({ changedAt: archive.doc.status_history.find((x) => x.id === h.id)!.changed_at }));
+    for (const c of snap.categories) {
+      const src = archive.doc.categories.find((x) => x.id === c.id)!;
+      expect(c.exact, c.id).toEqual(exactTimes({ createdAt: src.created_at, updatedAt: src.updated_at }));
     }
     expect(new Set(snap.links.map((l) => `${l.memoryId}/${l.categoryId}`))).toEqual(new Set(archive.doc.memory_categories.map((l) => `${l.memory_id}/${l.category_id}`)));
 
@@ -298,111 +326,105 @@ describe.each(FIXTURES)("%s.zip into a fresh user", (name) => {
       expect(src.get(labels.M23)!.metadata).toBeNull();
       expect(archive.jsonl.find((l) => l.id === labels.M23)!.metadata).toEqual({});
 
-      // M11: 2^53+1 cannot survive JSON.parse as a number. It arrives as the nearest
-      // double, 2^53, in the database; the other numbers are exact. (Node 20 has no
-      // JSON.rawJSON to carry the digits into the JSON column.)
+      // M11: 2^53+1 is no double. The JSON column holds what JSON.parse makes of it,
+      // 2^53 (what GraphQL's JSON scalar shows); the exact column holds the text with
+      // the digits, and 1.5e-07 as Python wrote it
       const m11 = await get("M11");
       expect(archive.jsonText).toContain('"big_int": 9007199254740993');
       expect((m11.metadata as Obj).big_int).toBe(9007199254740992);
-      expect(Number.isSafeInteger((m11.metadata as Obj).big_int)).toBe(false);
       expect(m11.metadata).toMatchObject({ neg: -42, tiny: 1.5e-7, zero: 0, path: "C:\\Users\\alice", quote: '"quoted"', escaped: "tab\there" });
+      const m11Exact = m11.exact as Record<string, string>;
+      expect(m11Exact.metadata).toContain('"big_int":9007199254740993');
+      expect(m11Exact.metadata).toContain('"tiny":1.5e-07');
+      expect(JSON.parse(m11Exact.metadata)).toEqual(m11.metadata);
       expect(m11.content).toContain("C:\\Users\\alice\\notes");
-      // created_at 13:47:52.031337: the database keeps milliseconds
+      // created_at 13:47:52.031337: the column keeps milliseconds, the exact column the microseconds
       expect(m11.createdAt.toISOString()).toBe("2024-07-18T13:47:52.031Z");
+      expect(m11Exact.createdAt).toBe("2024-07-18T13:47:52.031337Z");
+      expect(m11Exact).not.toHaveProperty("updatedAt"); // 08:30:00, nothing below the millisecond
+      // a memory without such values has no exact column at all
+      expect((await get("M05")).exact).toBeNull();
     });
+  }
 
-    it("round trip: exported again as OPENMEMORY, the records equal the original archive's (known differences asserted)", async () => {
-      const ours = await omArchive(await om.exportOpenMemory(user.token));
-      const theirs = archive;
-      expect(Object.keys(ours.doc)).toEqual(Object.keys(theirs.doc));
-      const owner = ours.doc.user.id as string;
-      expect(owner).toBe(user.id);
+  it("round trip: exported again as OPENMEMORY, every record is the original archive's, to the microsecond and the digit", async () => {
+    const ours = await omArchive(await om.exportOpenMemory(user.token));
+    const theirs = archive;
+    expect(Object.keys(ours.doc)).toEqual(Object.keys(theirs.doc));
+    // compared as written: every number by its literal (LosslessNumber), every timestamp as its string
+    const mine = ours.exact;
+    const orig = theirs.exact;
 
-      // Timestamps compare as strings, exactly — except the five with sub-millisecond
-      // digits: the database keeps milliseconds, so .031337 comes back as .031000.
-      const subMs: string[] = [];
-      const time = (v: unknown) => {
-        if (typeof v === "string" && /\.\d{3}(?!000)\d{3}\+/.test(v)) subMs.push(v);
-        return pyIsoOf(v);
+    // the user block the import kept comes back as it came; its id names the owner throughout, as in the original
+    expect(mine.user).toEqual(orig.user);
+    expect(Object.keys(mine.user)).toEqual(Object.keys(orig.user));
+
+    const key = <T extends Obj>(rows: T[]) => new Map(rows.map((r) => [String(r.id), r]));
+    const sortedCategories = (rows: Obj[]) => rows.map((m) => ({ ...m, category_ids: [...(m.category_ids as string[])].sort() }));
+    for (const section of ["apps", "categories", "status_history", "access_controls"] as const) {
+      expect(mine[section], section).toHaveLength(orig[section].length);
+      expect(key(mine[section]), section).toEqual(key(orig[section]));
+    }
+    // memories: category_ids in the order of our links (a set to OpenMemory, which reads them as rows)
+    expect(mine.memories).toHaveLength(orig.memories.length);
+    expect(key(sortedCategories(mine.memories))).toEqual(key(sortedCategories(orig.memories)));
+    const pairs = (d: OmDoc) => new Set(d.memory_categories.map((l) => `${l.memory_id}/${l.category_id}`));
+    expect(pairs(ours.doc)).toEqual(pairs(theirs.doc));
+    expect(ours.doc.memory_categories).toHaveLength(theirs.doc.memory_categories.length);
+    // export_meta: same filter fields and version; generated_at is the export's own time
+    expect({ ...mine.export_meta, generated_at: null }).toEqual({ ...orig.export_meta, generated_at: null });
+
+    // memories.jsonl.gz: the same logical records (M23's metadata {} in both)
+    const sortedNames = (rows: Obj[]) => rows.map((r) => ({ ...r, categories: [...(r.categories as string[])].sort() }));
+    expect(ours.exactJsonl).toHaveLength(theirs.exactJsonl.length);
+    expect(key(sortedNames(ours.exactJsonl))).toEqual(key(sortedNames(theirs.exactJsonl)));
+
+    // and as text: OpenMemory's value formats, Python's separators
+    if (name === "small") {
+      expect(ours.jsonText).toContain('"big_int": 9007199254740993,\n');
+      expect(ours.jsonText).toContain('"tiny": 1.5e-07,\n');
+      expect(ours.jsonText).toContain('"created_at": "2024-07-18T13:47:52.031337+00:00"');
+      expect(ours.jsonText).toContain('"updated_at": "2024-02-19T16:40:02.118000+00:00"');
+      const m11 = ours.jsonl.find((l) => l.id === "b361e01a-ffcc-4d24-af24-2a3c37b892eb")!;
+      const m11Line = gunzipSync(ours.entries.get("memories.jsonl.gz")!).toString("utf8").split("\n").find((l) => l.includes(m11.id as string))!;
+      const original = gunzipSync(theirs.entries.get("memories.jsonl.gz")!).toString("utf8").split("\n").find((l) => l.includes(m11.id as string))!;
+      expect(m11Line).toBe(original);
+    }
+  });
+
+  if (name === "small") {
+    it("a native export keeps them too: microseconds in the line's timestamps, digits in its exact field; another account importing it holds the same", async () => {
+      const lines = parseLines(gunzipSync(await exportArchive(s, user.token, "JSONL")).toString("utf8"));
+      const m11 = lines.find((l) => l.type === "memory" && l.data.id === "b361e01a-ffcc-4d24-af24-2a3c37b892eb")!.data;
+      expect(m11.createdAt).toBe("2024-07-18T13:47:52.031337Z");
+      expect(m11.updatedAt).toBe("2024-10-20T08:30:00.000Z");
+      expect(Object.keys(m11.exact as Obj)).toEqual(["metadata"]);
+      expect((m11.exact as Obj).metadata).toContain('"big_int":9007199254740993');
+      // milliseconds only: the line is as before
+      const m02 = lines.find((l) => l.type === "memory" && l.data.id === "5642d626-3c57-413b-8992-6f54f585ab20")!.data;
+      expect(m02.createdAt).toBe("2024-02-19T16:40:02.118Z");
+      expect(m02).not.toHaveProperty("exact");
+
+      const other = await s.user(`native-${name.replace("_", "-")}@example.com`);
+      const staged = (await s.upload(OmStage, { file: null as never }, { file: { name: "native.jsonl", bytes: Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n")) } }, other.token)).data!.stageUpload;
+      if (staged.__typename !== "StagedUpload") throw new Error(JSON.stringify(staged));
+      const r = (await s.gql(OmImport, { input: { uploadId: staged.id } }, other.token)).data!.importBackup;
+      if (r.__typename !== "ImportBackupSuccess") throw new Error(JSON.stringify(r));
+      // every id is new (another account's file); the exact columns are the same, record for record
+      const exactOf = async (ownerId: string) => {
+        const snap = await snapshot(s, ownerId);
+        const memoryKey = new Map(snap.memories.map((m) => [m.id, m.content]));
+        return {
+          memories: snap.memories.map((m) => [m.content, m.exact]).sort(),
+          apps: snap.apps.map((a) => [a.name, a.exact]).sort(),
+          categories: snap.categories.map((c) => [c.name, c.exact]).sort(),
+          statuses: snap.statuses.map((h) => [memoryKey.get(h.memoryId), h.changedAt.toISOString(), h.exact]).sort(),
+          acls: snap.acls.map((a) => [a.effect, a.createdAt.toISOString(), a.exact]).sort(),
+        };
       };
-      const key = <T extends Obj>(rows: T[]) => new Map(rows.map((r) => [r.id as string, r]));
-
-      // apps: everything, owner_id being the stowage account now
-      const apps = key(ours.doc.apps);
-      expect(apps.size).toBe(theirs.doc.apps.length);
-      for (const a of theirs.doc.apps) expect(apps.get(a.id as string)).toEqual({ ...a, owner_id: owner, created_at: time(a.created_at), updated_at: time(a.updated_at) });
-      const cats = key(ours.doc.categories);
-      expect(cats.size).toBe(theirs.doc.categories.length);
-      for (const c of theirs.doc.categories) expect(cats.get(c.id as string)).toEqual({ ...c, created_at: time(c.created_at), updated_at: time(c.updated_at) });
-
-      const mems = key(ours.doc.memories);
-      expect(mems.size).toBe(theirs.doc.memories.length);
-      for (const m of theirs.doc.memories) {
-        const mine = mems.get(m.id as string)!;
-        expect({ ...mine, category_ids: new Set(mine.category_ids as string[]) }, m.id as string).toEqual({
-          ...m,
-          user_id: owner,
-          created_at: time(m.created_at),
-          updated_at: time(m.updated_at),
-          archived_at: time(m.archived_at),
-          deleted_at: time(m.deleted_at),
-          category_ids: new Set(m.category_ids as string[]),
-        });
-      }
-      expect(subMs.sort()).toEqual([
-        "2024-03-20T21:05:44.900001+00:00", // M04 created_at
-        "2024-03-20T21:05:44.900001+00:00", // M04 updated_at
-        "2024-07-18T13:47:52.031337+00:00", // M11 created_at
-        "2024-09-29T10:10:10.101010+00:00", // M15 created_at
-        "2024-09-29T10:10:10.101010+00:00", // M15 updated_at
-      ]);
-      // M11's big_int: the original text says ...993, ours ...992 (see above); parsed, both are 2^53
-      expect(theirs.jsonText).toContain("9007199254740993");
-      expect(ours.jsonText).toContain('"big_int": 9007199254740992');
-      expect(ours.jsonText).not.toContain("9007199254740993");
-
-      const pairs = (d: OmDoc) => new Set(d.memory_categories.map((l) => `${l.memory_id}/${l.category_id}`));
-      expect(pairs(ours.doc)).toEqual(pairs(theirs.doc));
-      expect(ours.doc.memory_categories).toHaveLength(theirs.doc.memory_categories.length);
-
-      // status history: changed_by was OpenMemory's user uuid; it is the account's id now, consistently
-      const hist = key(ours.doc.status_history);
-      expect(hist.size).toBe(theirs.doc.status_history.length);
-      for (const h of theirs.doc.status_history) {
-        expect(h.changed_by).toBe(theirs.doc.user.id);
-        expect(hist.get(h.id as string)).toEqual({ ...h, changed_by: owner, changed_at: time(h.changed_at) });
-      }
-      const acls = key(ours.doc.access_controls);
-      expect(acls.size).toBe(theirs.doc.access_controls.length);
-      for (const a of theirs.doc.access_controls) expect(acls.get(a.id as string)).toEqual({ ...a, created_at: time(a.created_at) });
-
-      // the user block: user_id and name come back from the profile; id, email and the
-      // timestamps are the stowage account's own; metadata holds OpenMemory's user
-      // block under `openmemory` (stowage keeps it namespaced, beside the account's own keys)
-      expect(ours.doc.user).toEqual({
-        id: owner,
-        user_id: theirs.doc.user.user_id,
-        name: theirs.doc.user.name,
-        email: user.email,
-        metadata: { openmemory: theirs.doc.user },
-        created_at: expect.stringMatching(/\+00:00$/),
-        updated_at: expect.stringMatching(/\+00:00$/),
-      });
-      // export_meta: same filter fields and version; generated_at is the export's own time
-      expect({ ...ours.doc.export_meta, generated_at: null }).toEqual({ ...theirs.doc.export_meta, generated_at: null });
-
-      // memories.jsonl.gz: the same logical records (categories as sets; M23's metadata {} in both)
-      const jl = key(ours.jsonl);
-      expect(jl.size).toBe(theirs.jsonl.length);
-      for (const r of theirs.jsonl) {
-        const mine = jl.get(r.id as string)!;
-        expect({ ...mine, categories: new Set(mine.categories as string[]) }).toEqual({
-          ...r,
-          created_at: time(r.created_at),
-          updated_at: time(r.updated_at),
-          categories: new Set(r.categories as string[]),
-        });
-      }
+      const theirs = await exactOf(other.id);
+      expect(theirs).toEqual(await exactOf(user.id));
+      expect(theirs.memories.filter(([, e]) => e !== null)).toHaveLength(3); // M04, M11 (a time and its metadata), M15
     });
 
     it("importing the same file again in SKIP mode changes nothing; OVERWRITE restores edited records", async () => {
@@ -597,6 +619,58 @@ describe("damaged and partial archives", () => {
     const b = await om.preview(erin.token, await om.stage(erin.token, broken, "broken.zip"));
     expect(b).toMatchObject({ __typename: "InvalidArchiveError", line: 6 });
     if (b.__typename === "InvalidArchiveError") expect(b.message).toContain("memories.json");
+  });
+});
+
+// ---------------------------------------------------------------- what the typed columns cannot hold
+
+describe("the exact column (kinds/exact.ts)", () => {
+  const memory = kindDef("memory")!;
+  const line = { id: "m1", appId: "a1", content: "c", state: "active" };
+
+  it("line schemas take ISO timestamps with up to six fractional digits, and refuse finer ones", () => {
+    const schema = lineSchema(memory);
+    for (const t of ["2024-07-18T13:47:52Z", "2024-07-18T13:47:52.031Z", "2024-07-18T13:47:52.031337Z", "2024-07-18T13:47:52.031337+02:00"])
+      expect(schema.safeParse({ ...line, createdAt: t }).success, t).toBe(true);
+    const finer = schema.safeParse({ ...line, createdAt: "2024-07-18T13:47:52.0313371Z" });
+    expect(finer.success).toBe(false);
+    expect(finer.error?.issues[0].message).toMatch(/6 fractional digits/);
+    expect(schema.safeParse({ ...line, exact: { metadata: 1 } }).success).toBe(false);
+  });
+
+  it("keeps what a line's timestamps and JSON texts say beyond the columns, gives it back, and ignores an entry its column no longer matches", () => {
+    const text = '{"big_int":9007199254740993,"tiny":1.5e-07}';
+    const row = fromLineData(memory, { ...line, metadata: JSON.parse(text), exact: { metadata: text }, createdAt: "2024-07-18T15:47:52.031337+02:00", updatedAt: "2024-07-18T13:47:52.500Z" });
+    expect(row.createdAt).toEqual(new Date("2024-07-18T13:47:52.031Z"));
+    expect(row.exact).toEqual({ createdAt: "2024-07-18T13:47:52.031337Z", metadata: text });
+    const back = toLineData(memory, row, {});
+    expect(back).toMatchObject({ createdAt: "2024-07-18T13:47:52.031337Z", updatedAt: "2024-07-18T13:47:52.500Z", exact: { metadata: text } });
+    // and again: the same row
+    expect(fromLineData(memory, back)).toEqual(row);
+
+    // columns written since by something that knows nothing of the entries: the entries no longer count
+    const changed = toLineData(memory, { ...row, createdAt: new Date("2025-01-01T00:00:00.031Z"), metadata: { big_int: 1 } }, {});
+    expect(changed.createdAt).toBe("2025-01-01T00:00:00.031Z");
+    expect(changed).not.toHaveProperty("exact");
+    // a line whose exact text says something else than its value: the value wins
+    expect(fromLineData(memory, { ...line, metadata: { big_int: 2 }, exact: { metadata: text } }).exact).toBeNull();
+    // nothing below the millisecond, no JSON number changed: no entries at all
+    expect(fromLineData(memory, { ...line, createdAt: "2024-07-18T13:47:52.031000+00:00", metadata: { x: 0.5 } }).exact).toBeNull();
+  });
+
+  it("an OPENMEMORY export writes a memory's columns, not entries they have moved away from", async () => {
+    const s = await startTestServer();
+    try {
+      const om = client(s);
+      const u = await s.user("stale@example.com");
+      await om.run(u.token, zipBytes("small"), "small.zip");
+      const m11 = "b361e01a-ffcc-4d24-af24-2a3c37b892eb";
+      await s.rt.db.memory.update({ where: { id: m11 }, data: { createdAt: new Date("2025-01-02T03:04:05.006Z"), metadata: { big_int: 7 } } });
+      const doc = (await omArchive(await om.exportOpenMemory(u.token))).doc;
+      expect(doc.memories.find((m) => m.id === m11)).toMatchObject({ created_at: "2025-01-02T03:04:05.006000+00:00", metadata: { big_int: 7 } });
+    } finally {
+      await s.close();
+    }
   });
 });
 

@@ -34,19 +34,21 @@
 // message names the file, the section and the index (or the JSONL line).
 //
 // Timestamps: OpenMemory writes `datetime.isoformat()` with `+00:00` and
-// microseconds when non-zero; they become ISO UTC with milliseconds (what the
-// database keeps: the microseconds beyond them are cut). A timestamp without an
-// offset is read as UTC — OpenMemory stores UTC — never as server-local time.
+// microseconds when non-zero; they become ISO UTC with the microseconds
+// (fromLineData keeps what the DateTime column cannot in the kind's exact
+// column, see kinds/exact.ts). A timestamp without an offset is read as UTC —
+// OpenMemory stores UTC — never as server-local time.
 //
-// Numbers: metadata is JSON.parse'd, so an integer beyond 2^53 (M11's big_int
-// 9007199254740993) becomes the nearest double (9007199254740992). Node 20
-// has no way to carry its digits through to the JSON columns (no
-// JSON.rawJSON), so this is a known, tested loss.
+// Numbers: metadata is Python's JSON, integers of any size (M11's big_int
+// 9007199254740993). JSON.parse makes that the nearest double, which is what
+// the JSON column holds; the text with its digits goes to the line's `exact`
+// field, and from there to the exact column.
 import { nameUuid } from "../ids.js";
 import { InvalidArchiveError as InvalidArchive } from "../errors.js";
 import { assertSupportedVersion, parseJson, type OpenedArchive } from "../archive/reader.js";
 import { BATCH_LINES } from "../archive/line-splitter.js";
 import { lineSchema, kindDef, type KindName, type Row } from "../kinds/index.js";
+import { exactJsonEntries } from "../kinds/exact.js";
 import type { LineSource, ParsedLine } from "../import/types.js";
 import { jsonSections, type JsonElement } from "./openmemory-json.js";
 
@@ -78,9 +80,9 @@ class Unusable extends Error {}
 const PY_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /**
- * An OpenMemory timestamp (`2024-02-19T16:40:02.118000+00:00`) as ISO UTC with
- * milliseconds. No offset means UTC. Sub-millisecond digits are cut, as the
- * database would cut them.
+ * An OpenMemory timestamp (`2024-02-19T16:40:02.118123+00:00`) as ISO UTC:
+ * milliseconds, and microseconds when they are not zero. No offset means UTC.
+ * Digits below the microsecond (Python has none) are cut.
  */
 export function omTime(value: unknown, field: string): string | null {
   if (value === null || value === undefined) return null;
@@ -88,6 +90,7 @@ export function omTime(value: unknown, field: string): string | null {
   if (!m) throw new Unusable(`${field}: expected an ISO-8601 timestamp, got ${JSON.stringify(value)}`);
   const [, y, mo, d, h, mi, s, frac, zone] = m;
   const ms = frac ? Number(frac.padEnd(3, "0").slice(0, 3)) : 0;
+  const micros = frac ? frac.slice(3, 6).padEnd(3, "0") : "000";
   let offsetMin = 0;
   if (zone && zone.toUpperCase() !== "Z") {
     const sign = zone[0] === "-" ? -1 : 1;
@@ -99,7 +102,8 @@ export function omTime(value: unknown, field: string): string | null {
   // 2024-02-30 is no date: Date.UTC would roll it over
   if (check.getUTCFullYear() !== Number(y) || check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59)
     throw new Unusable(`${field}: ${JSON.stringify(value)} is not a valid date and time`);
-  return new Date(local - offsetMin * 60_000).toISOString();
+  const iso = new Date(local - offsetMin * 60_000).toISOString();
+  return micros === "000" ? iso : `${iso.slice(0, 23)}${micros}Z`;
 }
 
 /** Optional timestamps: absent stays absent (the column's default applies). */
@@ -122,7 +126,11 @@ function defined(row: Row): Row {
   return row;
 }
 
-function mapRecord(kind: KindName, o: Obj): Row {
+/** The record's JSON-valued keys, by kind: their exact texts when JSON.parse changed a number. */
+const JSON_KEYS: Partial<Record<KindName, Record<string, string>>> = { app: { metadata: "metadata" }, memory: { metadata: "metadata" } };
+
+function mapRecord(kind: KindName, o: Obj, text: string): Row {
+  const exact = JSON_KEYS[kind] && exactJsonEntries(text, JSON_KEYS[kind]);
   switch (kind) {
     case "app":
       return defined({
@@ -133,6 +141,7 @@ function mapRecord(kind: KindName, o: Obj): Row {
         isActive: o.is_active,
         createdAt: optTime(o, "created_at"),
         updatedAt: optTime(o, "updated_at"),
+        exact,
       });
     case "category":
       return defined({ id: o.id, name: o.name, description: o.description, createdAt: optTime(o, "created_at"), updatedAt: optTime(o, "updated_at") });
@@ -148,6 +157,7 @@ function mapRecord(kind: KindName, o: Obj): Row {
         updatedAt: optTime(o, "updated_at"),
         archivedAt: optTime(o, "archived_at"),
         deletedAt: optTime(o, "deleted_at"),
+        exact,
       });
     case "memoryCategory": {
       if (typeof o.memory_id !== "string" || !o.memory_id) throw new Unusable("memory_id: expected a string");
@@ -313,7 +323,7 @@ async function* records(archive: OpenedArchive, h: Header): AsyncGenerator<Parse
     try {
       const o = elementObject(el);
       if (kind === "memory" && typeof o.id === "string") memoryIds.add(o.id);
-      const data = checked(kind, mapRecord(kind, o));
+      const data = checked(kind, mapRecord(kind, o, el.text!));
       if (kind === "app") appByName.set(data.name as string, data.id as string);
       if (kind === "category") categoryByName.set(data.name as string, data.id as string);
       batch.push({ ok: true, line, type: kind, data });
@@ -349,7 +359,7 @@ async function* records(archive: OpenedArchive, h: Header): AsyncGenerator<Parse
           const o = jsonText(raw.text);
           if (!isObj(o)) throw new Unusable(`expected a JSON object, got ${typeName(o)}`);
           if (typeof o.id === "string" && memoryIds.has(o.id)) continue;
-          for (const line of jsonlMemory(o, { sourceUserId, appByName, categoryByName, synthesized })) batch.push({ ...line, line: nextLine() });
+          for (const line of jsonlMemory(o, raw.text, { sourceUserId, appByName, categoryByName, synthesized })) batch.push({ ...line, line: nextLine() });
         } catch (e) {
           if (!(e instanceof Unusable)) throw e;
           batch.push({ ok: false, line: nextLine(), kind: "memory", message: `${where}: ${e.message}` });
@@ -384,7 +394,7 @@ interface JsonlContext {
  * app or category it names that the file lacks, followed by its category links.
  * Lines are numbered by the caller.
  */
-function jsonlMemory(o: Obj, ctx: JsonlContext): { ok: true; type: string; data: Row }[] {
+function jsonlMemory(o: Obj, text: string, ctx: JsonlContext): { ok: true; type: string; data: Row }[] {
   const out: { ok: true; type: string; data: Row }[] = [];
   if (typeof o.app !== "string" || !o.app) throw new Unusable(`app: expected the name of an app, got ${JSON.stringify(o.app)}`);
   let appId = ctx.appByName.get(o.app);
@@ -397,7 +407,16 @@ function jsonlMemory(o: Obj, ctx: JsonlContext): { ok: true; type: string; data:
   }
   const memory = checked(
     "memory",
-    defined({ id: o.id, appId, content: o.content, metadata: o.metadata, state: o.state, createdAt: optTime(o, "created_at"), updatedAt: optTime(o, "updated_at") }),
+    defined({
+      id: o.id,
+      appId,
+      content: o.content,
+      metadata: o.metadata,
+      state: o.state,
+      createdAt: optTime(o, "created_at"),
+      updatedAt: optTime(o, "updated_at"),
+      exact: exactJsonEntries(text, JSON_KEYS.memory!),
+    }),
   );
   const links: Row[] = [];
   for (const name of Array.isArray(o.categories) ? o.categories : []) {

@@ -1,5 +1,11 @@
 // OPENMEMORY export: OpenMemory's own layout (memories.json + memories.jsonl.gz,
 // keys and value formats as its exporter writes them), streamed.
+//
+// What an OpenMemory import brought comes back as it came: timestamps with
+// their microseconds and JSON with its numbers (the kinds' exact column), and
+// the user block the import kept on the account (`metadata.openmemory`),
+// whose id then names the owner throughout the file (owner_id, user_id,
+// changed_by) as it did in the original.
 import { createWriteStream, createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,7 +16,8 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { ZipArchive } from "archiver";
 import type { Db } from "../../db/client.js";
-import type { ExportFilter, KindName, Row } from "../kinds/index.js";
+import { foldExact, type ExportFilter, type KindDef, type KindName, type Row } from "../kinds/index.js";
+import { entriesOf, parseExact } from "../kinds/exact.js";
 import { selectedRecords, type KindCounts } from "../records.js";
 import { CHUNK_BYTES } from "./format.js";
 import { asciiJson, nested, pyIso, unixSeconds } from "./openmemory-format.js";
@@ -38,10 +45,23 @@ const SECTION_OF: Partial<Record<KindName, string>> = {
 };
 const SECTION_ORDER = ["apps", "categories", "memories", "memory_categories", "status_history", "access_controls"];
 
-function omRecord(kind: KindName, d: Row, ownerId: string, categoryIds: Map<string, string[]>): Row {
-  switch (kind) {
+/** A JSON field of line data: from its exact text when the line has one (numbers as they were written). */
+function jsonField(kind: KindDef, d: Row, field: string): unknown {
+  const text = kind.exactField ? entriesOf(d[kind.exactField])?.[field] : undefined;
+  return text === undefined ? d[field] : parseExact(text);
+}
+
+/** The owner as the file names it (the user block's id) and as this database does. */
+interface OwnerIds {
+  file: string;
+  account: string;
+}
+
+function omRecord(kind: KindDef, d: Row, owner: OwnerIds, categoryIds: Map<string, string[]>): Row {
+  const ownerId = owner.file;
+  switch (kind.kind) {
     case "app":
-      return { id: d.id, owner_id: ownerId, name: d.name, description: d.description ?? null, metadata: d.metadata ?? {}, is_active: d.isActive, created_at: pyIso(d.createdAt as string), updated_at: pyIso(d.updatedAt as string) };
+      return { id: d.id, owner_id: ownerId, name: d.name, description: d.description ?? null, metadata: jsonField(kind, d, "metadata") ?? {}, is_active: d.isActive, created_at: pyIso(d.createdAt as string), updated_at: pyIso(d.updatedAt as string) };
     case "category":
       return { id: d.id, name: d.name, description: d.description ?? null, created_at: pyIso(d.createdAt as string), updated_at: pyIso(d.updatedAt as string) };
     case "memory":
@@ -50,7 +70,7 @@ function omRecord(kind: KindName, d: Row, ownerId: string, categoryIds: Map<stri
         user_id: ownerId,
         app_id: d.appId,
         content: d.content,
-        metadata: d.metadata ?? null,
+        metadata: jsonField(kind, d, "metadata") ?? null,
         state: d.state,
         created_at: pyIso(d.createdAt as string),
         updated_at: pyIso(d.updatedAt as string),
@@ -61,7 +81,7 @@ function omRecord(kind: KindName, d: Row, ownerId: string, categoryIds: Map<stri
     case "memoryCategory":
       return { memory_id: d.memoryId, category_id: d.categoryId };
     case "memoryStatus":
-      return { id: d.id, memory_id: d.memoryId, changed_by: d.changedById ?? ownerId, old_state: d.oldState, new_state: d.newState, changed_at: pyIso(d.changedAt as string) };
+      return { id: d.id, memory_id: d.memoryId, changed_by: d.changedById == null || d.changedById === owner.account ? ownerId : d.changedById, old_state: d.oldState, new_state: d.newState, changed_at: pyIso(d.changedAt as string) };
     default:
       return { id: d.id, subject_type: d.subjectType, subject_id: d.subjectId ?? null, object_type: d.objectType, object_id: d.objectId ?? null, effect: d.effect, created_at: pyIso(d.createdAt as string) };
   }
@@ -85,8 +105,11 @@ export async function writeOpenMemory(db: Db, opts: OpenMemoryExport, sink: Writ
   const appNames = new Map<string, string>();
   const categoryNames = new Map<string, string>();
 
+  const kept = keptUserBlock(owner.metadata);
+  const ids: OwnerIds = { account: owner.id, file: typeof kept?.id === "string" && kept.id ? kept.id : owner.id };
+
   async function* documentChunks(): AsyncGenerator<Buffer> {
-    const user = {
+    const user = kept ?? {
       id: owner.id,
       user_id: owner.externalId ?? owner.email,
       name: owner.name,
@@ -107,7 +130,8 @@ export async function writeOpenMemory(db: Db, opts: OpenMemoryExport, sink: Writ
     };
     let first = true;
     for await (const page of selectedRecords(db, owner.id, filter)) {
-      const kind = page[0].kind.kind;
+      const def = page[0].kind;
+      const kind = def.kind;
       const section = SECTION_OF[kind];
       if (!section) continue;
       if (section !== open) {
@@ -117,17 +141,18 @@ export async function writeOpenMemory(db: Db, opts: OpenMemoryExport, sink: Writ
       let categoryIds = new Map<string, string[]>();
       if (kind === "memory") categoryIds = await categoriesOf(db, page.map((r) => r.data.id as string));
       for (const r of page) {
-        const d = r.data;
+        // whichever reader made the line, the exact column's microseconds sit in the timestamps now
+        const d = foldExact(def, r.data);
         if (kind === "app") appNames.set(d.id as string, d.name as string);
         if (kind === "category") categoryNames.set(d.id as string, d.name as string);
-        out += `${first ? "" : ","}\n    ${nested(omRecord(kind, d, owner.id, categoryIds), 2)}`;
+        out += `${first ? "" : ","}\n    ${nested(omRecord(def, d, ids, categoryIds), 2)}`;
         first = false;
         if (kind === "memory") {
           jsonl +=
             asciiJson({
               id: d.id,
               content: d.content,
-              metadata: d.metadata ?? {},
+              metadata: jsonField(def, d, "metadata") ?? {},
               created_at: pyIso(d.createdAt as string),
               updated_at: pyIso(d.updatedAt as string),
               state: d.state,
@@ -183,9 +208,36 @@ export async function writeOpenMemory(db: Db, opts: OpenMemoryExport, sink: Writ
   }
 }
 
+const USER_KEYS = ["id", "user_id", "name", "email", "metadata", "created_at", "updated_at"];
+
+/**
+ * The user block an OpenMemory import kept on the account, in OpenMemory's
+ * key order (PostgreSQL's jsonb keeps its own), or null.
+ */
+function keptUserBlock(metadata: unknown): Row | null {
+  const isObj = (v: unknown): v is Row => typeof v === "object" && v !== null && !Array.isArray(v);
+  const block = isObj(metadata) ? metadata.openmemory : undefined;
+  if (!isObj(block)) return null;
+  const keys = [...USER_KEYS.filter((k) => Object.hasOwn(block, k)), ...Object.keys(block).filter((k) => !USER_KEYS.includes(k))];
+  return Object.fromEntries(keys.map((k) => [k, block[k]]));
+}
+
+// a page of memory ids in one IN list would pass SQLite's bound-parameter limit
+const IDS_PER_QUERY = 500;
+
 async function categoriesOf(db: Db, memoryIds: string[]): Promise<Map<string, string[]>> {
-  const links = await db.memoryCategory.findMany({ where: { memoryId: { in: memoryIds } }, select: { memoryId: true, categoryId: true }, orderBy: { id: "asc" } });
   const map = new Map<string, string[]>();
-  for (const l of links) map.set(l.memoryId, [...(map.get(l.memoryId) ?? []), l.categoryId]);
+  for (let i = 0; i < memoryIds.length; i += IDS_PER_QUERY) {
+    const links = await db.memoryCategory.findMany({
+      where: { memoryId: { in: memoryIds.slice(i, i + IDS_PER_QUERY) } },
+      select: { memoryId: true, categoryId: true },
+      orderBy: { id: "asc" },
+    });
+    for (const l of links) {
+      const list = map.get(l.memoryId);
+      if (list) list.push(l.categoryId);
+      else map.set(l.memoryId, [l.categoryId]);
+    }
+  }
   return map;
 }

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { modelInfos, type ColumnInfo } from "../../db/bulk.js";
 import { annotationKinds } from "./annotations.js";
+import { entriesOf, entryStillHolds, instantEntry, splitInstant, type ExactEntries } from "./exact.js";
 import { memoryKinds } from "./memories.js";
 import { SECTIONS, type ExportFilter, type KindDef, type KindName, type RefVisitor, type Row, type Section } from "./types.js";
 
@@ -40,6 +41,12 @@ export const KINDS: readonly KindDef[] = ORDER.map((name) => {
 });
 
 if (byName.size !== KINDS.length) throw new Error("a declared kind is missing from the archive order");
+
+for (const k of KINDS) {
+  if (!k.exactField) continue;
+  const c = modelInfos("sqlite").get(k.model)?.byField.get(k.exactField);
+  if (!c || c.type !== "Json" || c.isRequired) throw new Error(`kind ${k.kind}: exactField ${k.exactField} must be a nullable Json column of ${k.model}`);
+}
 
 export const KIND_NAMES: readonly KindName[] = ORDER;
 
@@ -87,7 +94,12 @@ export function lineColumns(kind: KindDef): ColumnInfo[] {
   return cols;
 }
 
-const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}T/.test(s), "expected an ISO-8601 timestamp");
+const iso = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}T/.test(s), "expected an ISO-8601 timestamp")
+  // microseconds are kept (exact.ts); finer digits would be dropped without a word
+  .refine((s) => !/T\d{2}:\d{2}:\d{2}[.,]\d{7}/.test(s), "expected at most 6 fractional digits of a second");
+const exactShape = z.record(z.string(), z.string());
 
 function columnSchema(c: ColumnInfo, enumValues: Map<string, Set<string>>): z.ZodType {
   let t: z.ZodType;
@@ -152,7 +164,7 @@ export function lineSchema(kind: KindDef): z.ZodObject {
   const info = modelInfos("sqlite").get(kind.model)!;
   const shape: Record<string, z.ZodType> = {};
   for (const c of lineColumns(kind)) {
-    const known = c.type === "Json" ? JSON_SHAPES[c.field] : undefined;
+    const known = c.field === kind.exactField ? exactShape : c.type === "Json" ? JSON_SHAPES[c.field] : undefined;
     shape[c.field] = known ? (c.isRequired ? known : known.nullable().optional()) : columnSchema(c, info.enumValues);
   }
   shape.id = z.string().min(1).max(200);
@@ -161,12 +173,12 @@ export function lineSchema(kind: KindDef): z.ZodObject {
   return schema;
 }
 
-/** A database row as archive line data: ISO timestamps, base64 vectors (when asked), no owner. */
+/** A database row as archive line data: ISO timestamps, base64 vectors (when asked), no owner; see foldExact. */
 export function toLineData(kind: KindDef, row: Row, filter: Pick<ExportFilter, "includeVectors" | "includeInterpolated">): Row {
   const out: Row = {};
   for (const c of lineColumns(kind)) {
     const v = row[c.field];
-    if (v === undefined) continue;
+    if (v === undefined || (c.field === kind.exactField && v === null)) continue;
     if (c.field === kind.vectorField) {
       if (filter.includeVectors && v !== null) out[c.field] = Buffer.from(v as Uint8Array).toString("base64");
       continue;
@@ -176,20 +188,61 @@ export function toLineData(kind: KindDef, row: Row, filter: Pick<ExportFilter, "
     else if (v instanceof Uint8Array) out[c.field] = Buffer.from(v).toString("base64");
     else out[c.field] = v;
   }
+  foldExact(kind, out);
   return kind.exportTransform ? kind.exportTransform(out, filter) : out;
 }
 
-/** Archive line data as a database row: Dates, Buffers and BigInts back from their JSON forms. */
+const exactColumnsCache = new Map<KindName, ColumnInfo[]>();
+
+/**
+ * Line data whose exact field holds the column as stored, made the line's
+ * own form, in place: an instant the column still holds an entry for gets
+ * its microseconds in its ISO string; of the entries only the JSON texts that
+ * still hold stay (the line has no other way to say them); an exact field
+ * left with nothing is dropped. Folding folded data changes nothing, so a
+ * writer may fold whatever reader made its lines.
+ */
+export function foldExact(kind: KindDef, data: Row): Row {
+  const field = kind.exactField;
+  if (!field || data[field] === undefined) return data;
+  const entries = entriesOf(data[field]);
+  let cols = exactColumnsCache.get(kind.kind);
+  if (!cols) exactColumnsCache.set(kind.kind, (cols = lineColumns(kind).filter((c) => c.type === "DateTime" || c.type === "Json")));
+  let texts: ExactEntries | null = null;
+  if (entries)
+    for (const c of cols) {
+      const v = data[c.field];
+      if (v === null || v === undefined || entries[c.field] === undefined) continue;
+      if (c.type === "DateTime") data[c.field] = instantEntry(v as string, entries[c.field]) ?? v;
+      else if (entryStillHolds("Json", v, entries[c.field])) (texts ??= {})[c.field] = entries[c.field];
+    }
+  if (texts) data[field] = texts;
+  else delete data[field];
+  return data;
+}
+
+/**
+ * Archive line data as a database row: Dates, Buffers and BigInts back from
+ * their JSON forms. A kind with an exact column gets it set every time (null
+ * when nothing is lost), so an overwrite never leaves an old entry behind.
+ */
 export function fromLineData(kind: KindDef, data: Row): Row {
   const out: Row = {};
+  const given = kind.exactField ? entriesOf(data[kind.exactField]) : null;
+  const exact: ExactEntries = {};
   for (const c of lineColumns(kind)) {
     const v = data[c.field];
-    if (v === undefined) continue;
+    if (v === undefined || c.field === kind.exactField) continue;
     if (v === null) out[c.field] = null;
-    else if (c.type === "DateTime") out[c.field] = new Date(v as string);
-    else if (c.type === "Bytes") out[c.field] = Buffer.from(v as string, "base64");
+    else if (c.type === "DateTime") {
+      const { date, exact: e } = splitInstant(v as string);
+      out[c.field] = date;
+      if (e) exact[c.field] = e;
+    } else if (c.type === "Bytes") out[c.field] = Buffer.from(v as string, "base64");
     else if (c.type === "BigInt") out[c.field] = BigInt(v as number);
     else out[c.field] = v;
+    if (given && exact[c.field] === undefined && entryStillHolds(c.type, out[c.field], given[c.field])) exact[c.field] = given[c.field];
   }
+  if (kind.exactField) out[kind.exactField] = Object.keys(exact).length ? exact : null;
   return out;
 }

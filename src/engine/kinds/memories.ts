@@ -1,9 +1,12 @@
 // OpenMemory's family: apps, categories, memories and what hangs off them.
+// Each keeps an `exact` column: OpenMemory writes microseconds, and its
+// metadata is Python's JSON (integers of any size).
 import type { KindDef } from "./types.js";
 
 export const memoryKinds: KindDef[] = [
   {
     kind: "app",
+    exactField: "exact",
     model: "App",
     section: "MEMORIES",
     label: "apps",
@@ -15,6 +18,7 @@ export const memoryKinds: KindDef[] = [
   },
   {
     kind: "category",
+    exactField: "exact",
     model: "Category",
     section: "MEMORIES",
     label: "categories",
@@ -27,6 +31,7 @@ export const memoryKinds: KindDef[] = [
   },
   {
     kind: "memory",
+    exactField: "exact",
     model: "Memory",
     section: "MEMORIES",
     label: "memories",
@@ -48,6 +53,7 @@ export const memoryKinds: KindDef[] = [
   },
   {
     kind: "memoryStatus",
+    exactField: "exact",
     model: "MemoryStatus",
     section: "MEMORIES",
     label: "status history",
@@ -56,6 +62,7 @@ export const memoryKinds: KindDef[] = [
   },
   {
     kind: "accessControl",
+    exactField: "exact",
     model: "AccessControl",
     section: "MEMORIES",
     label: "access controls",

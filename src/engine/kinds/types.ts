@@ -88,6 +88,11 @@ export interface KindDef {
   naturalKey?: string[];
   /** the float32 vector column, written only when vectors are asked for */
   vectorField?: string;
+  /**
+   * the nullable Json column that keeps what the typed columns cannot
+   * (sub-millisecond instants, JSON numbers JSON.parse changes): see exact.ts
+   */
+  exactField?: string;
   /** per-kind refinement of the generated line schema (JSON shapes) */
   refine?: (shape: Record<string, z.ZodType>) => Record<string, z.ZodType>;
   /** a minimal stand-in record, for references an import cannot resolve (CREATE_PLACEHOLDER) */
