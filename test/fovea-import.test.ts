@@ -54,6 +54,16 @@ async function exportJsonl(token: string): Promise<{ text: string; lines: Line[]
 
 const byType = (lines: Line[], type: string) => lines.filter((l) => l.type === type).map((l) => l.data);
 
+const FOVEA_MODELS = ["persona", "ontology", "video", "worldEntity", "worldLocation", "worldEvent", "worldTime", "worldCollection", "worldRelation", "videoSummary", "claim", "claimRelation", "annotation"] as const;
+
+/** Every FOVEA-family row a user holds, ids and all. */
+async function foveaSnapshot(ownerId: string) {
+  const db = s.rt.db as unknown as Record<string, { findMany(args: object): Promise<unknown[]> }>;
+  const out: Record<string, unknown[]> = {};
+  for (const m of FOVEA_MODELS) out[m] = await db[m].findMany({ where: { ownerId }, orderBy: { id: "asc" } });
+  return out;
+}
+
 /** Every id the exporter's records had (and the exporter's own user id). */
 function exporterIds(lines: Line[]): string[] {
   const ids = new Set<string>();
@@ -220,6 +230,21 @@ describe.each(FIXTURES)("FOVEA export $file imported by a fresh user", ({ file, 
     expect(linkedNames(annotations.map((a) => a.linkedEntity?.name))).toEqual(
       linkedNames(byType(source, "annotation").map((a) => (a.linkedEntityId ? (fileEntities.get(a.linkedEntityId as string) as string) : undefined))),
     );
+  });
+
+  it("imported again in SKIP mode: every record meets what the first import made; nothing created, nothing changed", async () => {
+    const before = await foveaSnapshot(user.id);
+    expect(before.persona).toHaveLength(counts.persona);
+    const again = await previewAndImport(user.token, bytes, file, { mode: "SKIP" });
+    expect(again.p.exporter).toEqual({ userId: exporter, crossUser: true });
+    const c = countsOf(again.r.counts);
+    for (const [kind, n] of Object.entries(c)) expect(n, kind).toMatchObject({ create: 0, update: 0, remap: 0 });
+    // every record of the file skipped; the videos are no lines of the file (the first import made them as placeholders, this one finds them)
+    const { video: placeholders, ...firstLines } = countsOf(result.r.counts);
+    expect(placeholders.create + placeholders.remap).toBe(videos);
+    expect(Object.values(c).reduce((a, n) => a + n.skip, 0)).toBe(Object.values(firstLines).reduce((a, n) => a + n.create + n.remap, 0));
+    expect(again.r.warnings).toEqual([]);
+    expect(await foveaSnapshot(user.id)).toEqual(before);
   });
 });
 
@@ -461,7 +486,8 @@ describe("linkType round trip (FOVEA-shaped file built here)", () => {
     expect(byName.Meetings).toMatchObject({ memberKind: "event", members: [event.id], extra: { timeCollectionId: byName.Noons.id, structure: [{ eventId: event.id, children: [] }] } });
     expect(byName.Noons).toMatchObject({ memberKind: "time", members: [time.id], description: "every noon", extra: { recurrence: { frequency: "daily" } } });
     const rel = await db.worldRelation.findFirstOrThrow(where);
-    expect(rel).toMatchObject({ sourceId: entity.id, targetId: location.id, relationTypeId: "type-knows", metadata: { personaId: persona.id } });
+    // FOVEA's "entity" endpoint naming Hall, one of its location entities: a location here
+    expect(rel).toMatchObject({ sourceType: "entity", sourceId: entity.id, targetType: "location", targetId: location.id, relationTypeId: "type-knows", metadata: { personaId: persona.id } });
     const summary = await db.videoSummary.findFirstOrThrow(where);
     expect(summary).toMatchObject({ videoId: video.id, personaId: persona.id, summary: [{ type: "objectRef", content: entity.id, refType: "entity-object" }] });
     expect(summary.extra).toEqual({ visualAnalysis: "people", keyFrames: [{ frameNumber: 1, timestamp: 0, description: "x" }], confidence: 0.7 });
@@ -506,6 +532,29 @@ describe("linkType round trip (FOVEA-shaped file built here)", () => {
     }
   });
 
+  it("a relation endpoint that is a location: 'entity' in FOVEA's files, ours and FOVEA's own; a location once imported", async () => {
+    const u = await newUser();
+    await previewAndImport(u.token, jsonl(linkFile()), "links.jsonl");
+    const location = await s.rt.db.worldLocation.findFirstOrThrow({ where: { ownerId: u.id } });
+    const res = await fetch(`${s.url}/api/export`, { headers: { authorization: `Bearer ${u.token}` } });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const out = parseLines(text);
+    // FOVEA's endpoint types have no "location": the location is an entity line with a locationType
+    expect(byType(out, "relation")).toEqual([expect.objectContaining({ sourceType: "entity", targetType: "entity", targetId: location.id })]);
+    expect(byType(out, "entity").find((e) => e.id === location.id)).toMatchObject({ locationType: "point" });
+    expect(out.some((l) => l.type === "location")).toBe(false);
+
+    // and read back: a location endpoint again, pointing at the new owner's location
+    const v = await newUser();
+    const back = await previewAndImport(v.token, Buffer.from(text), "fovea-export.jsonl");
+    expect(back.r.format).toBe("FOVEA");
+    const rel = await s.rt.db.worldRelation.findFirstOrThrow({ where: { ownerId: v.id } });
+    const theirLocation = await s.rt.db.worldLocation.findFirstOrThrow({ where: { ownerId: v.id } });
+    const theirEntity = await s.rt.db.worldEntity.findFirstOrThrow({ where: { ownerId: v.id } });
+    expect(rel).toMatchObject({ sourceType: "entity", sourceId: theirEntity.id, targetType: "location", targetId: theirLocation.id });
+  });
+
   it("does not rely on the file's order: the same file backwards imports the same records and links", async () => {
     const u = await newUser();
     const [metadata, ...rest] = linkFile();
@@ -519,6 +568,8 @@ describe("linkType round trip (FOVEA-shaped file built here)", () => {
     expect(anns.map((a) => a.linkType ?? "none").sort()).toEqual(["entity", "event", "location", "location", "none", "time"]);
     // the legacy entity link to a location, written before the location's line, is a location link all the same
     expect(anns.filter((a) => a.linkType === "location").map((a) => a.linkedLocationId)).toEqual([location.id, location.id]);
+    // so is the relation's "entity" endpoint naming it
+    expect(await db.worldRelation.findFirstOrThrow({ where: { ownerId: u.id } })).toMatchObject({ targetType: "location", targetId: location.id });
     const claims = await db.claim.findMany({ where: { ownerId: u.id } });
     expect(claims.find((c) => c.parentClaimId)?.parentClaimId).toBe(claims.find((c) => !c.parentClaimId)?.id);
   });

@@ -5,8 +5,8 @@
 // relation: `metadata`), defaults fill what FOVEA leaves out, and the
 // annotation's link and frame counts become columns.
 //
-// Every mapping is a function of the line (and, for a link to a location,
-// of the entity lines seen before): the line source is read three times
+// Every mapping is a function of the line (and, for a link or a relation
+// endpoint naming a location, of the entity lines seen before): the line source is read three times
 // (scan, decide, apply) and decide and apply must get the same records.
 // A line already in our shape comes out unchanged, so a JSONL without
 // stowage's metadata line loses nothing by passing through here.
@@ -34,8 +34,8 @@ export type LineMapper = (p: ParsedLine) => ParsedLine;
  * what a read learns (which entities are locations) then holds for the reads
  * after it, so a file that names a location before its entity line still
  * maps the same on the reads that decide and apply (the first read, the
- * planner's scan, only validates lines and collects ids, which the link
- * field does not change).
+ * planner's scan, only validates lines and collects ids, which neither the
+ * link field nor an endpoint type changes).
  */
 export function foveaMapper(ctx: FoveaContext = foveaContext()): LineMapper {
   return (p) => foveaLine(p, ctx);
@@ -213,8 +213,15 @@ function worldCollection(data: Row): { data: Row } {
   return { data: own };
 }
 
-function worldRelation(data: Row): { data: Row } {
+const ENDPOINTS = [
+  ["sourceType", "sourceId"],
+  ["targetType", "targetId"],
+] as const;
+
+function worldRelation(data: Row, ctx: FoveaContext): { data: Row } {
   const { own, rest } = split("worldRelation", data);
+  // FOVEA's endpoint types have no "location" (FORMAT-FACTS §4 relation): an "entity" endpoint naming one of its location entities is a location here
+  for (const [type, id] of ENDPOINTS) if (own[type] === "entity" && typeof own[id] === "string" && ctx.locationIds.has(own[id])) own[type] = "location";
   setFolded(own, "metadata", rest);
   timestamps(own);
   return { data: own };

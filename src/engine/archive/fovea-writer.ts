@@ -150,7 +150,8 @@ export function toFoveaLine(kind: KindName, d: Row, exporterUserId: string): Fov
     case "worldCollection":
       return collection(d);
     case "worldRelation": {
-      // a location is an entity to FOVEA
+      // a location is an entity to FOVEA, whose endpoint types have no "location" (FORMAT-FACTS §4
+      // relation); the entity line's locationType tells the FOVEA adapter to read it back as one
       const endpoint = (t: unknown) => (t === "location" ? "entity" : t);
       const out: Row = { id: d.id, relationTypeId: d.relationTypeId, sourceType: endpoint(d.sourceType), sourceId: d.sourceId, targetType: endpoint(d.targetType), targetId: d.targetId };
       Object.assign(out, present(d, ["metadata"]));
