@@ -525,11 +525,12 @@ describe("damaged and partial archives", () => {
   });
   afterAll(() => s.close());
 
-  const rezip = (doc: OmDoc, jsonl: Obj[] = small.jsonl) =>
+  /** JSONL records given as text are written as they are */
+  const rezip = (doc: OmDoc, jsonl: (Obj | string)[] = small.jsonl) =>
     makeZip({
       // re-serialized by JSON.stringify: UTF-8 rather than \u escapes, which the reader takes as well
       "memories.json": Buffer.from(JSON.stringify(doc, null, 2)),
-      "memories.jsonl.gz": gzipSync(Buffer.from(jsonl.map((l) => JSON.stringify(l)).join("\n") + "\n")),
+      "memories.jsonl.gz": gzipSync(Buffer.from(jsonl.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n")),
     });
 
   it("imports a memory only memories.jsonl.gz has, with its app and categories found (or made) by name", async () => {
@@ -538,8 +539,10 @@ describe("damaged and partial archives", () => {
     const gone = ["1963695e-3108-4c6c-b8a1-fc9d93a36d96", "220aca1f-1a0c-4468-a230-5433f2a90e69"]; // M07 (history row), M10 (ACL)
     doc.memories = doc.memories.filter((m) => !gone.includes(m.id as string));
     doc.memory_categories = doc.memory_categories.filter((l) => !gone.includes(l.memory_id));
-    const extra = { id: "0d4c2e8a-7a55-4a36-9d8b-0c1f3e9a1b2c", content: "only in the JSONL", metadata: { k: "v" }, created_at: "2025-06-01T12:00:00.250000+00:00", updated_at: "2025-06-02T12:00:00+00:00", state: "paused", app: "brand-new-app", categories: ["work", "brand new"] };
-    const { p } = await om.run(carol.token, await rezip(doc, [...small.jsonl, extra]), "partial.zip");
+    const extra = { id: "0d4c2e8a-7a55-4a36-9d8b-0c1f3e9a1b2c", content: "only in the JSONL", metadata: { k: "v" }, created_at: "2025-06-01T12:00:00.250123+00:00", updated_at: "2025-06-02T12:00:00+00:00", state: "paused", app: "brand-new-app", categories: ["work", "brand new"] };
+    // with an integer no double holds, which only the text can carry
+    const extraText = JSON.stringify(extra).replace('"k":"v"', '"k":"v","n":12345678901234567890');
+    const { p } = await om.run(carol.token, await rezip(doc, [...small.jsonl, extraText]), "partial.zip");
     expect(p.warnings).toEqual([]);
     expect(countsOf(p.counts)).toMatchObject({ app: { create: 4 }, category: { create: 7 }, memory: { create: 26 }, memoryCategory: { create: 31 + 2 }, memoryStatus: { create: 10 }, accessControl: { create: 4 } });
 
@@ -557,8 +560,9 @@ describe("damaged and partial archives", () => {
     expect(await s.rt.db.accessControl.count({ where: { objectId: gone[1], ownerId: carol.id } })).toBe(1);
 
     const x = await s.rt.db.memory.findUniqueOrThrow({ where: { id: extra.id }, include: { app: true, categories: { include: { category: true } } } });
-    expect(x).toMatchObject({ content: extra.content, metadata: extra.metadata, state: "paused" });
+    expect(x).toMatchObject({ content: extra.content, metadata: { ...extra.metadata, n: 12345678901234567890 }, state: "paused" });
     expect(x.createdAt.toISOString()).toBe("2025-06-01T12:00:00.250Z");
+    expect(x.exact).toEqual({ createdAt: "2025-06-01T12:00:00.250123Z", metadata: '{"k":"v","n":12345678901234567890}' });
     expect(x.app).toMatchObject({ name: "brand-new-app", ownerId: carol.id });
     expect(x.categories.map((c) => c.category.name).sort()).toEqual(["brand new", "work"]);
     expect(x.categories.find((c) => c.category.name === "work")!.categoryId).toBe(small.doc.categories.find((c) => c.name === "work")!.id);
