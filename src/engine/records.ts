@@ -92,7 +92,9 @@ async function* byParentBatches(r: Reading, kind: KindDef, where: Where, parentW
     const parents = await r.src.ids(parentKind, parentWhere, { after, limit: batch });
     if (!parents.length) break;
     after = parents[parents.length - 1];
-    const rows = await r.src.lines(kind, { AND: [where, { [kind.parent!.field]: { in: parents } }] }, r.filter);
+    const rows = await r.src.lines(kind, { AND: [where, { [kind.parent!.field]: { in: parents } }] }, r.filter, { via: kind.parent!.field });
+    // the same order on both databases, whatever plan fetched them
+    rows.sort((a, b) => ((a.id as string) < (b.id as string) ? -1 : (a.id as string) > (b.id as string) ? 1 : 0));
     const { ordered, leftOver } = parentsFirst(rows, self.field);
     late.push(...leftOver.map((row) => row.id as string));
     for (let i = 0; i < ordered.length; i += PAGE_SIZE) yield ordered.slice(i, i + PAGE_SIZE);
