@@ -568,6 +568,19 @@ describe("damaged and partial archives", () => {
     expect(x.categories.find((c) => c.category.name === "work")!.categoryId).toBe(small.doc.categories.find((c) => c.name === "work")!.id);
   });
 
+  it("a user block whose metadata holds an integer no double holds comes back with its digits", async () => {
+    const gus = await s.user("gus@example.com");
+    const text = JSON.stringify(small.doc, null, 2).replace('"plan": "free"', '"plan": "free",\n      "quota": 12345678901234567890');
+    expect(text).toContain('"quota": 12345678901234567890');
+    await om.run(gus.token, await makeZip({ "memories.json": Buffer.from(text), "memories.jsonl.gz": small.entries.get("memories.jsonl.gz")! }), "quota.zip");
+    const u = await s.rt.db.user.findUniqueOrThrow({ where: { id: gus.id } });
+    expect((u.metadata as Obj).openmemory).toMatchObject({ metadata: { plan: "free", quota: 12345678901234567000 } });
+    expect((u.metadata as Obj).openmemoryExact).toContain('"quota":12345678901234567890');
+    const ours = await omArchive(await om.exportOpenMemory(gus.token));
+    expect(ours.jsonText).toContain('"quota": 12345678901234567890');
+    expect(ours.exact.user).toEqual((losslessParse(text) as OmDoc).user);
+  });
+
   it("without a memory_categories section, links come from memories[].category_ids; an unknown section is a warning", async () => {
     const fay = await s.user("fay@example.com");
     const doc: Obj = { ...structuredClone(small.doc) };

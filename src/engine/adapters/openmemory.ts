@@ -5,7 +5,9 @@
 // What maps to what (OpenMemory → our kinds):
 //   user            → the metadata line's `profile`: apply.ts merges it into the
 //                     target user (metadata.openmemory = the user block as
-//                     exported; externalId and name when the target has none)
+//                     exported, metadata.openmemoryExact = its text when its
+//                     numbers need one; externalId and name when the target
+//                     has none)
 //   export_meta     → the metadata line (format "openmemory", exportVersion, …)
 //   apps            → app            (owner_id dropped: the owner is the importer)
 //   categories      → category
@@ -48,7 +50,7 @@ import { InvalidArchiveError as InvalidArchive } from "../errors.js";
 import { assertSupportedVersion, parseJson, type OpenedArchive } from "../archive/reader.js";
 import { BATCH_LINES } from "../archive/line-splitter.js";
 import { lineSchema, kindDef, type KindName, type Row } from "../kinds/index.js";
-import { exactJsonEntries } from "../kinds/exact.js";
+import { exactDocumentText, exactJsonEntries } from "../kinds/exact.js";
 import type { LineSource, ParsedLine } from "../import/types.js";
 import { jsonSections, type JsonElement } from "./openmemory-json.js";
 
@@ -211,6 +213,8 @@ const typeName = (v: unknown) => (Array.isArray(v) ? "an array" : v === null ? "
 
 interface Header {
   user: Obj | null;
+  /** the user block as text with its numbers, when JSON.parse changes one of them */
+  userExact?: string;
   exportMeta: Obj | null;
   /** sections the document has (array or not, empty or not) */
   sections: Set<string>;
@@ -240,7 +244,10 @@ async function readHeader(archive: OpenedArchive): Promise<Header> {
       throw new InvalidArchive(`${MEMORIES_JSON} ${el.section} (line ${el.line}): ${(e as Error).message}`);
     }
     if (!isObj(value)) throw new InvalidArchive(`${MEMORIES_JSON} ${el.section} (line ${el.line}): expected a JSON object, got ${typeName(value)}`);
-    if (el.section === "user") header.user = value;
+    if (el.section === "user") {
+      header.user = value;
+      header.userExact = exactDocumentText(el.text!);
+    }
     else header.exportMeta = value;
   }
   if (header.exportMeta && header.exportMeta.version !== undefined && header.exportMeta.version !== null) {
@@ -269,7 +276,8 @@ function metadataLine(h: Header): Row {
     sourceExternalId: str(user?.user_id),
     exportMeta: meta,
     // merged into the importing user by apply.ts
-    profile: user ? { externalId: str(user.user_id), name: str(user.name), metadata: { openmemory: user } } : null,
+    // (the account has no exact column: the block's own text goes beside it, when it has numbers JSON.parse changed)
+    profile: user ? { externalId: str(user.user_id), name: str(user.name), metadata: { openmemory: user, ...(h.userExact ? { openmemoryExact: h.userExact } : {}) } } : null,
   };
 }
 

@@ -3,9 +3,9 @@
 //
 // What an OpenMemory import brought comes back as it came: timestamps with
 // their microseconds and JSON with its numbers (the kinds' exact column), and
-// the user block the import kept on the account (`metadata.openmemory`),
-// whose id then names the owner throughout the file (owner_id, user_id,
-// changed_by) as it did in the original.
+// the user block the import kept on the account (`metadata.openmemory`, its
+// numbers from `metadata.openmemoryExact`), whose id then names the owner
+// throughout the file (owner_id, user_id, changed_by) as in the original.
 import { createWriteStream, createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,7 +17,7 @@ import { createGzip } from "node:zlib";
 import { ZipArchive } from "archiver";
 import type { Db } from "../../db/client.js";
 import { foldExact, type ExportFilter, type KindDef, type KindName, type Row } from "../kinds/index.js";
-import { entriesOf, parseExact } from "../kinds/exact.js";
+import { entriesOf, jsonEntryMatches, parseExact } from "../kinds/exact.js";
 import { selectedRecords, type KindCounts } from "../records.js";
 import { CHUNK_BYTES } from "./format.js";
 import { asciiJson, nested, pyIso, unixSeconds } from "./openmemory-format.js";
@@ -212,12 +212,16 @@ const USER_KEYS = ["id", "user_id", "name", "email", "metadata", "created_at", "
 
 /**
  * The user block an OpenMemory import kept on the account, in OpenMemory's
- * key order (PostgreSQL's jsonb keeps its own), or null.
+ * key order (PostgreSQL's jsonb keeps its own), or null. Its numbers come from
+ * the text kept beside it while that text is still the block's.
  */
 function keptUserBlock(metadata: unknown): Row | null {
   const isObj = (v: unknown): v is Row => typeof v === "object" && v !== null && !Array.isArray(v);
-  const block = isObj(metadata) ? metadata.openmemory : undefined;
-  if (!isObj(block)) return null;
+  const kept = isObj(metadata) ? metadata.openmemory : undefined;
+  if (!isObj(kept)) return null;
+  const text = isObj(metadata) ? metadata.openmemoryExact : undefined;
+  const exact = jsonEntryMatches(text, kept) ? parseExact(text) : null;
+  const block = isObj(exact) ? exact : kept;
   const keys = [...USER_KEYS.filter((k) => Object.hasOwn(block, k)), ...Object.keys(block).filter((k) => !USER_KEYS.includes(k))];
   return Object.fromEntries(keys.map((k) => [k, block[k]]));
 }

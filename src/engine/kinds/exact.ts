@@ -122,6 +122,23 @@ function holdsExactNumber(v: unknown): boolean {
 // any number literal JSON.parse changes has 16+ digits, an exponent or a trailing zero after the point
 const MAYBE_CHANGED = /\d{16}|\d[eE]|\.\d*0(?!\d)/;
 
+/** The text parsed by parseExact when it may hold a number JSON.parse changes; undefined when it cannot (or is no JSON). */
+function maybeExact(text: string): unknown {
+  if (!MAYBE_CHANGED.test(text)) return undefined;
+  try {
+    return parseExact(text);
+  } catch {
+    // JSON.parse took it (duplicate keys, say): the ordinary value is all there is
+    return undefined;
+  }
+}
+
+/** The compact exact text of a whole JSON document when JSON.parse changes one of its numbers, else undefined. */
+export function exactDocumentText(text: string): string | undefined {
+  const value = maybeExact(text);
+  return value !== undefined && holdsExactNumber(value) ? exactText(value) : undefined;
+}
+
 /**
  * For a record whose JSON text is `text`: the exact texts of the JSON-valued
  * keys whose numbers JSON.parse changes, as entries under our field names
@@ -129,14 +146,7 @@ const MAYBE_CHANGED = /\d{16}|\d[eE]|\.\d*0(?!\d)/;
  * text alone usually shows without a second parse.
  */
 export function exactJsonEntries(text: string, fields: Readonly<Record<string, string>>): ExactEntries | undefined {
-  if (!MAYBE_CHANGED.test(text)) return undefined;
-  let record: unknown;
-  try {
-    record = parseExact(text);
-  } catch {
-    // JSON.parse took it (duplicate keys, say): the ordinary value is all there is
-    return undefined;
-  }
+  const record = maybeExact(text);
   if (!isObj(record)) return undefined;
   const out: ExactEntries = {};
   for (const [key, field] of Object.entries(fields)) if (Object.hasOwn(record, key) && holdsExactNumber(record[key])) out[field] = exactText(record[key]);
