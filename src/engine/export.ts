@@ -67,7 +67,7 @@ async function* turnTaking(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer
 // zlib runs one job per write on the thread pool and needs the main thread to
 // start the next: few large jobs overlap with line building, many small ones
 // mostly wait for it. Two in flight at most, so memory stays a few MiB.
-const GZIP_BATCH = 1 << 20;
+const GZIP_BATCH = 256 * 1024;
 
 async function* batched(chunks: AsyncIterable<Buffer>, bytes: number): AsyncGenerator<Buffer> {
   let parts: Buffer[] = [];
