@@ -35,7 +35,7 @@ async function main() {
   // the baseline loads no Prisma code at all
   const baseline = spec.measure === "baseline" ? await import("./baseline.js") : undefined;
   const exporter =
-    spec.measure === "export"
+    spec.measure !== "baseline"
       ? await Promise.all([
           import("../src/engine/snapshot.js"),
           import("../src/engine/export.js"),
@@ -44,7 +44,8 @@ async function main() {
         ])
       : undefined;
   const phases = spec.phases ? await import("./phases.js") : undefined;
-  if (exporter && !spec.cold) {
+  const driverOnly = spec.measure === "export-driver";
+  if (exporter && !spec.cold && !driverOnly) {
     // A server has its Prisma engine running long before an export; a fresh process pays
     // once for compiling and starting it (≈0.4 s). Pay that before the clock, on a client
     // of its own: the export still opens its own connection and client, as it does in a server.
@@ -74,10 +75,10 @@ async function main() {
         ? await baseline.sqliteBaseline(spec.database.file, spec.tables!, spec.ownerId, sink)
         : await baseline.postgresBaseline(spec.pool!, spec.tables!, spec.ownerId, sink);
   } else {
-    const [{ withSnapshot }, { writeExport }, { ALL_SECTIONS }, variant] = exporter!;
+    const [{ withSnapshot, withDriverSnapshot }, { writeExport }, { ALL_SECTIONS }, variant] = exporter!;
     const timer = phases?.installPhaseTimers();
     const filter = { sections: [...ALL_SECTIONS] };
-    const r = await withSnapshot(spec.database, (tx) => {
+    const r = await (driverOnly ? withDriverSnapshot : withSnapshot)(spec.database, (tx) => {
       const db = timer ? timer.wrapDb(tx) : tx;
       return spec.variant
         ? variant!.writeExportVariant(db, spec.ownerId, filter, sink, spec.variant)

@@ -8,7 +8,8 @@
 // flags:
 //   --scales 10000,100000,1000000   record counts (10k, 1m also accepted)
 //   --databases sqlite,postgresql   default: sqlite, plus postgresql when DATABASE_URL is postgres://
-//   --measures baseline,export      what to run
+//   --measures baseline,export      what to run (also export-driver: the export in a process that never
+//                                   starts Prisma, through withDriverSnapshot)
 //   --repeat N                      runs per measurement, interleaved; the median by wall time is
 //                                   reported (default: 3 up to 100k records, 1 above)
 //   --profile                       also run each measurement once more under the CPU profiler (inspector,
@@ -194,7 +195,7 @@ function printTable(rows: Row[]): void {
     const r = row.result;
     const rps = r.records / r.seconds;
     const base = rows.find((b) => b.measure === "baseline" && b.dataset === row.dataset)?.result;
-    const isExport = row.measure === "export" && base;
+    const isExport = row.measure !== "baseline" && base;
     const ratio = isExport ? `${fmt(rps / (base.records / base.seconds), 2)}×` : "";
     const cpuRatio = isExport ? `${fmt(r.records / r.cpuSeconds / (base.records / base.cpuSeconds), 2)}×` : "";
     const cells = [
@@ -223,25 +224,29 @@ function printTargets(rows: Row[], kinds: DatabaseKind[]): void {
   const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
   for (const kind of kinds) {
     const ofKind = rows.filter((r) => r.dataset.kind === kind);
-    const exp = (scale: number) => ofKind.find((r) => r.name === "export" && r.dataset.scale === scale);
-    for (const e of ofKind.filter((r) => r.name === "export")) {
-      const b = ofKind.find((r) => r.measure === "baseline" && r.dataset === e.dataset);
-      if (!b) continue;
-      const ratio = e.result.records / e.result.seconds / (b.result.records / b.result.seconds);
-      console.log(`- ${verdict(ratio >= TARGET_RATIO)} ${kind} ${fmt(e.dataset.scale)}: export records/s ≥ ${TARGET_RATIO}× baseline — ${fmt(ratio, 2)}×`);
+    for (const name of ["export", "export-driver"]) {
+      const exp = (scale: number) => ofKind.find((r) => r.name === name && r.dataset.scale === scale);
+      const runs = ofKind.filter((r) => r.name === name);
+      if (!runs.length) continue;
+      for (const e of runs) {
+        const b = ofKind.find((r) => r.measure === "baseline" && r.dataset === e.dataset);
+        if (!b) continue;
+        const ratio = e.result.records / e.result.seconds / (b.result.records / b.result.seconds);
+        console.log(`- ${verdict(ratio >= TARGET_RATIO)} ${kind} ${fmt(e.dataset.scale)}: ${name} records/s ≥ ${TARGET_RATIO}× baseline — ${fmt(ratio, 2)}×`);
+      }
+      const m1 = exp(1_000_000);
+      const k100 = exp(100_000);
+      if (m1) console.log(`- ${verdict(m1.result.maxRssMiB <= TARGET_RSS_MIB)} ${kind}: ${name} peak RSS at 1M ≤ ${TARGET_RSS_MIB} MiB — ${fmt(m1.result.maxRssMiB, 1)} MiB (${fmt(m1.result.maxRssMiB - m1.result.setupRssMiB, 1)} MiB over the process before work)`);
+      else console.log(`- n/a ${kind}: ${name} peak RSS at 1M ≤ ${TARGET_RSS_MIB} MiB — 1M not run`);
+      if (m1 && k100) {
+        const growth = m1.result.maxRssMiB / k100.result.maxRssMiB;
+        console.log(
+          `- ${verdict(growth <= TARGET_RSS_GROWTH)} ${kind}: ${name} RSS at 1M ≤ ${TARGET_RSS_GROWTH}× RSS at 100k — ${fmt(m1.result.maxRssMiB, 1)} / ${fmt(k100.result.maxRssMiB, 1)} = ${fmt(growth, 2)}×`,
+        );
+      } else console.log(`- n/a ${kind}: ${name} RSS at 1M ≤ ${TARGET_RSS_GROWTH}× RSS at 100k — needs both scales`);
     }
-    const m1 = exp(1_000_000);
-    const k100 = exp(100_000);
-    if (m1) console.log(`- ${verdict(m1.result.maxRssMiB <= TARGET_RSS_MIB)} ${kind}: export peak RSS at 1M ≤ ${TARGET_RSS_MIB} MiB — ${fmt(m1.result.maxRssMiB, 1)} MiB`);
-    else console.log(`- n/a ${kind}: export peak RSS at 1M ≤ ${TARGET_RSS_MIB} MiB — 1M not run`);
-    if (m1 && k100) {
-      const growth = m1.result.maxRssMiB / k100.result.maxRssMiB;
-      console.log(
-        `- ${verdict(growth <= TARGET_RSS_GROWTH)} ${kind}: export RSS at 1M ≤ ${TARGET_RSS_GROWTH}× RSS at 100k — ${fmt(m1.result.maxRssMiB, 1)} / ${fmt(k100.result.maxRssMiB, 1)} = ${fmt(growth, 2)}×`,
-      );
-    } else console.log(`- n/a ${kind}: export RSS at 1M ≤ ${TARGET_RSS_GROWTH}× RSS at 100k — needs both scales`);
   }
-  for (const e of rows.filter((r) => r.measure === "export")) {
+  for (const e of rows.filter((r) => r.measure !== "baseline")) {
     const b = rows.find((r) => r.measure === "baseline" && r.dataset === e.dataset);
     if (b && b.result.records !== e.result.records)
       console.log(`- note: ${e.dataset.kind} ${fmt(e.dataset.scale)} ${e.name}: wrote ${e.result.records} records, the baseline scanned ${b.result.records}`);
@@ -260,7 +265,8 @@ export async function runExportBench(args: Args): Promise<void> {
   const kinds = stringList(args.flags.get("databases"), pgUrl ? ["sqlite", "postgresql"] : ["sqlite"]) as DatabaseKind[];
   for (const k of kinds) if (k !== "sqlite" && k !== "postgresql") throw new Error(`unknown database ${k}`);
   if (kinds.includes("postgresql") && !pgUrl) throw new Error("--databases postgresql needs DATABASE_URL=postgresql://...");
-  const measures = stringList(args.flags.get("measures"), ["baseline", "export"]) as Measure[];
+  const measures = stringList(args.flags.get("measures"), ["baseline", "export", "export-driver"]) as Measure[];
+  for (const m of measures) if (!["baseline", "export", "export-driver"].includes(m)) throw new Error(`unknown measure ${m}`);
   const variants = typeof args.flags.get("variants") === "string" ? (args.flags.get("variants") as string).split(";").filter(Boolean) : [];
   const plans: Plan[] = [
     ...measures.map((m) => ({ name: m, measure: m })),
@@ -287,8 +293,8 @@ export async function runExportBench(args: Args): Promise<void> {
       process.stderr.write(`measuring ${kind} ${fmt(scale)} (${dataset.where}, ${fmt(dataset.seeded)} records seeded)\n`);
       await warm(dataset);
       rows.push(...(await measureAll(dataset, plans, repeatFor(scale), nodeFlags)));
-      for (const p of phases ? plans.filter((p) => p.measure === "export") : []) {
-        const r = await runChild(specFor(dataset, "export", { phases: true, variant: p.variant }), nodeFlags);
+      for (const p of phases ? plans.filter((p) => p.measure !== "baseline") : []) {
+        const r = await runChild(specFor(dataset, p.measure, { phases: true, variant: p.variant }), nodeFlags);
         extras.push(() => {
           console.log(`\n### Export phases: ${p.name}, ${kind} ${fmt(scale)} (one extra run, ${fmt(r.seconds, 2)} s with timers)\n`);
           console.log("| phase | ms | calls |\n|---|---:|---:|");

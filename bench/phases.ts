@@ -4,6 +4,7 @@
 // What remains of the wall time is line building, toLineData, the stream
 // plumbing, gzip/zip bookkeeping on the main thread and waiting on them.
 import type { Db } from "../src/db/client.js";
+import { shareReader } from "../src/db/raw.js";
 
 export interface PhaseTimer {
   wrapDb(db: Db): Db;
@@ -53,7 +54,7 @@ export function installPhaseTimers(): PhaseTimer {
   return {
     wrapDb(db) {
       const cache = new Map<string, unknown>();
-      return new Proxy(db, {
+      const wrapped = new Proxy(db, {
         get(target, prop, receiver) {
           const v = Reflect.get(target, prop, receiver);
           if (typeof prop !== "string" || prop.startsWith("$") || typeof v !== "object" || v === null) return v;
@@ -61,6 +62,9 @@ export function installPhaseTimers(): PhaseTimer {
           return cache.get(prop);
         },
       });
+      // the export reads through the driver (db/raw.ts): Prisma timers see only what is left on Prisma
+      shareReader(wrapped, db);
+      return wrapped;
     },
     report(totalMs) {
       JSON.stringify = stringify;

@@ -5,7 +5,12 @@ import type { ScanTable } from "./baseline.js";
 
 import type { VariantOptions } from "./experiments/variant.js";
 
-export type Measure = "baseline" | "export";
+/**
+ * export: withSnapshot + writeExport in a process that has Prisma's engine running, as the server has;
+ * export-driver: withDriverSnapshot + writeExport in a process that never starts a Prisma client
+ * (what an export worker process or the CLI could be)
+ */
+export type Measure = "baseline" | "export" | "export-driver";
 
 export interface ChildSpec {
   measure: Measure;

@@ -6,7 +6,11 @@ import { describe, expect, it } from "vitest";
 import { createUser } from "../src/auth/users.js";
 import { KINDS, toLineData, type ExportFilter } from "../src/engine/kinds/index.js";
 import { delegate, selectedRecords } from "../src/engine/records.js";
-import { withSnapshot } from "../src/engine/snapshot.js";
+import { withDriverSnapshot, withSnapshot } from "../src/engine/snapshot.js";
+import { writeExport } from "../src/engine/export.js";
+import { ALL_SECTIONS } from "../src/engine/kinds/index.js";
+import { readNative } from "./support/archive.js";
+import { PassThrough } from "node:stream";
 import { SqlSource } from "../src/engine/sql-read.js";
 import { rawReader } from "../src/db/raw.js";
 import type { Db } from "../src/db/client.js";
@@ -67,12 +71,15 @@ describe("driver-level export reads", () => {
     }
   });
 
-  it("selectedRecords inside a snapshot sees the snapshot, not writes made after it began", async () => {
-    const { user } = await createUser(h.rt.db, { email: "snap@example.com" });
+  it.each([
+    ["withSnapshot", withSnapshot],
+    ["withDriverSnapshot", withDriverSnapshot],
+  ] as const)("selectedRecords inside %s sees the snapshot, not writes made after it began", async (name, snapshot) => {
+    const { user } = await createUser(h.rt.db, { email: `snap-${name}@example.com` });
     await seedDemo(h.rt.db, { userId: user.id, scale: 200, seed: 5 });
     const before = await h.rt.db.memory.count({ where: { ownerId: user.id } });
     const app = await h.rt.db.app.findFirstOrThrow({ where: { ownerId: user.id } });
-    const seen = await withSnapshot(h.rt.config.database, async (tx) => {
+    const seen = await snapshot(h.rt.config.database, async (tx) => {
       const pages = selectedRecords(tx, user.id, { sections: ["MEMORIES"] });
       let memories = 0;
       let first = true;
@@ -87,5 +94,24 @@ describe("driver-level export reads", () => {
       return memories;
     });
     expect(seen).toBe(before);
+  });
+
+  it("a native export without any Prisma client (withDriverSnapshot) is the export withSnapshot writes", async () => {
+    const { user } = await createUser(h.rt.db, { email: "noprisma@example.com" });
+    await seedDemo(h.rt.db, { userId: user.id, scale: 300, seed: 9 });
+    const now = new Date("2026-01-02T03:04:05.678Z");
+    const run = async (snapshot: typeof withSnapshot) => {
+      const sink = new PassThrough();
+      const chunks: Buffer[] = [];
+      sink.on("data", (c: Buffer) => chunks.push(c));
+      const result = await snapshot(h.rt.config.database, (db) => writeExport(db, { ownerId: user.id, filter: { sections: [...ALL_SECTIONS], includeVectors: true }, format: "ZIP", now }, sink));
+      return { result, archive: await readNative(Buffer.concat(chunks)) };
+    };
+    const [a, b] = [await run(withSnapshot), await run(withDriverSnapshot)];
+    expect(b.result).toEqual(a.result);
+    expect(b.archive.lines).toEqual(a.archive.lines);
+    expect(b.archive.manifest).toEqual(a.archive.manifest);
+    // and it really has no Prisma client to fall back on
+    await expect(withDriverSnapshot(h.rt.config.database, async (db) => db.user.count())).rejects.toThrow(/no Prisma client/);
   });
 });
