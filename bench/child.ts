@@ -75,10 +75,11 @@ async function main() {
         ? await baseline.sqliteBaseline(spec.database.file, spec.tables!, spec.ownerId, sink)
         : await baseline.postgresBaseline(spec.pool!, spec.tables!, spec.ownerId, sink);
   } else {
-    const [{ withSnapshot, withDriverSnapshot }, { writeExport }, { ALL_SECTIONS }, variant] = exporter!;
+    const [{ withSnapshot, withDriverSnapshot, exportSnapshot }, { writeExport }, { ALL_SECTIONS }, variant] = exporter!;
     const timer = phases?.installPhaseTimers();
     const filter = { sections: [...ALL_SECTIONS] };
-    const r = await (driverOnly ? withDriverSnapshot : withSnapshot)(spec.database, (tx) => {
+    // the server's export jobs open the snapshot their format needs (exportSnapshot): the driver's for ZIP
+    const r = await (driverOnly ? withDriverSnapshot : spec.variant ? withSnapshot : exportSnapshot("ZIP"))(spec.database, (tx) => {
       const db = timer ? timer.wrapDb(tx) : tx;
       return spec.variant
         ? variant!.writeExportVariant(db, spec.ownerId, filter, sink, spec.variant)

@@ -6,7 +6,8 @@ import type { ScanTable } from "./baseline.js";
 import type { VariantOptions } from "./experiments/variant.js";
 
 /**
- * export: withSnapshot + writeExport in a process that has Prisma's engine running, as the server has;
+ * export: writeExport in the snapshot the server's export job opens for a ZIP (exportSnapshot), in a
+ * process whose own Prisma client is running, as the server's is;
  * export-driver: withDriverSnapshot + writeExport in a process that never starts a Prisma client
  * (what an export worker process or the CLI could be)
  */

@@ -8,7 +8,7 @@ import { archiveFilename, writeExport, type ExportFormat } from "../engine/expor
 import { NotFoundError } from "../engine/errors.js";
 import { resolveExportFilter } from "../engine/filter.js";
 import { SECTIONS, type Section } from "../engine/kinds/index.js";
-import { withSnapshot } from "../engine/snapshot.js";
+import { exportSnapshot } from "../engine/snapshot.js";
 import { openRuntime } from "../runtime.js";
 import { progressReporter } from "./progress.js";
 
@@ -77,7 +77,7 @@ export function exportCommand(): Command {
         const started = performance.now();
         let result;
         try {
-          result = await withSnapshot(rt.config.database, (db) =>
+          result = await exportSnapshot(format)(rt.config.database, (db) =>
             writeExport(db, { ownerId: user.id, filter, format, now, onProgress: (done, total) => progress.update(done, total) }, measure),
           );
           await written;

@@ -10,7 +10,7 @@ import { KINDS, refKinds, type ExportFilter, type KindDef, type KindName, type R
 import { selectionFor, type Selection, type Where } from "./selection.js";
 import { SqlSource } from "./sql-read.js";
 
-export const PAGE_SIZE = 2000;
+export const PAGE_SIZE = 500;
 
 type Delegate = {
   findMany(args: object): Promise<Row[]>;
@@ -61,7 +61,7 @@ function levelWheres(kind: KindDef, where: Where): (depth: number) => Where {
   };
 }
 
-const PARENT_BATCH = 500;
+const PARENT_BATCH = 100;
 
 /** Rows ordered so that each comes after its parent; rows whose parent is not among them (or in a cycle) are left over. */
 function parentsFirst(rows: Row[], parentField: string): { ordered: Row[]; leftOver: Row[] } {

@@ -84,3 +84,12 @@ export async function withDriverSnapshot<T>(database: Database, fn: (db: Db) => 
     await client.end();
   }
 }
+
+/**
+ * The snapshot an export of this format runs in: OpenMemory's writer reads
+ * through Prisma; the native formats read only through the driver, so they
+ * need no Prisma client of their own (a second query engine per export).
+ */
+export function exportSnapshot(format: string): typeof withSnapshot {
+  return format === "OPENMEMORY" ? withSnapshot : withDriverSnapshot;
+}

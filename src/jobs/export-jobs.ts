@@ -4,7 +4,7 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { archiveFilename, writeExport, type ExportFormat } from "../engine/export.js";
 import type { ExportFilter } from "../engine/kinds/index.js";
-import { withSnapshot } from "../engine/snapshot.js";
+import { exportSnapshot } from "../engine/snapshot.js";
 import type { Logger } from "../logger.js";
 import type { BlobStore } from "../storage/blob-store.js";
 import { throttle, type ProgressPubSub } from "./progress.js";
@@ -108,7 +108,7 @@ export class ExportJobs {
     });
     const writer = await store.openWriter(key);
     try {
-      const result = await withSnapshot(config.database, (snapshot) =>
+      const result = await exportSnapshot(format)(config.database, (snapshot) =>
         writeExport(snapshot, { ownerId: job.ownerId, filter: filterFromStored(job.filter), format, now, onProgress: saveProgress.call }, writer),
       );
       saveProgress.flush();
