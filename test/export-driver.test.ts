@@ -50,6 +50,17 @@ describe("driver-level export reads", () => {
     });
     await db.memory.create({ data: { ownerId: user.id, appId: app.id, content: "", metadata: undefined, embedding: new Uint8Array(0) } });
     await db.memory.create({ data: { ownerId: user.id, appId: app.id, content: "x", embedding: new Uint8Array(new Float32Array([1.5, -0, 3e38]).buffer), archivedAt: new Date(0) } });
+    // a row whose exact column holds entries (kinds/exact.ts): microseconds of an instant, the digits of a JSON number
+    await db.memory.create({
+      data: {
+        ownerId: user.id,
+        appId: app.id,
+        content: "exact",
+        metadata: { n: 9007199254740992 },
+        createdAt: new Date("2024-05-06T07:08:09.123Z"),
+        exact: { createdAt: "2024-05-06T07:08:09.123456Z", metadata: '{"n":9007199254740993}', updatedAt: "1999-01-01T00:00:00.000001Z" },
+      },
+    });
     const video = await db.video.create({ data: { ownerId: user.id, title: "v", fps: 30, durationMs: 0, width: null, metadata: [] } });
     await db.annotation.create({
       data: { ownerId: user.id, videoId: video.id, annotationType: "type", boundingBoxSequence: { boxes: [{ x: 0, y: 0, width: 1, height: 1, frameNumber: 0, isKeyframe: true }, { x: 1, y: 1, width: 1, height: 1, frameNumber: 1, isKeyframe: false }] }, confidence: 1, notes: "" },

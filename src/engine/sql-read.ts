@@ -274,7 +274,7 @@ export function lineReader(kind: KindDef, provider: Provider, alias: string, fil
   const decoders = cols.map((c) => decoder(info.byField.get(c.field) ?? c, provider));
   // a vector column that is null is left out of the line, as toLineData does
   const dropNull = cols.map((c) => c.field === kind.vectorField);
-  const exactField = (kind as { exactField?: string }).exactField;
+  const exactField = kind.exactField;
   const exactAt = exactField ? fields.indexOf(exactField) : -1;
   const transform = kind.exportTransform;
   const n = cols.length;
