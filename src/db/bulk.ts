@@ -236,12 +236,12 @@ const PG_CAST: Record<string, string> = {
   Bytes: "::bytea",
 };
 
-function pgCast(c: ColumnInfo): string {
+export function pgCast(c: ColumnInfo): string {
   if (c.isEnum) return `::${quote(c.enumDbName ?? c.type)}`;
   return PG_CAST[c.type] ?? "";
 }
 
-function quote(id: string): string {
+export function quote(id: string): string {
   return `"${id.replace(/"/g, '""')}"`;
 }
 
@@ -251,7 +251,7 @@ function bad(model: string, c: ColumnInfo, value: unknown, want: string): Error 
 }
 
 /** A value as the driver adapter receives it for this column (null for SQL NULL). */
-function toParam(model: ModelInfo, c: ColumnInfo, value: unknown, provider: Provider): unknown {
+export function toParam(model: ModelInfo, c: ColumnInfo, value: unknown, provider: Provider): unknown {
   if (value === null || value === Prisma.DbNull) {
     if (c.isRequired) {
       throw new Error(`bulk insert into ${model.name}: ${c.field} is required, got null`);
@@ -303,6 +303,33 @@ function toParam(model: ModelInfo, c: ColumnInfo, value: unknown, provider: Prov
 
 // ---------------------------------------------------------------- insert
 
+/** A row's value for a column, or what Prisma's create would fill in for it. */
+export function valueOrDefault(info: ModelInfo, c: ColumnInfo, row: Record<string, unknown>, now: Date): unknown {
+  const v = row[c.field];
+  if (v !== undefined) return v;
+  const d = c.default;
+  if (d?.kind === "uuid") return randomUUID();
+  if (d?.kind === "now" || c.isUpdatedAt) return now;
+  if (d?.kind === "literal") return d.value;
+  if (d?.kind === "dbgenerated") throw new Error(`bulk insert into ${info.name}: ${c.field} must be given in every row or in none`);
+  if (c.isRequired) throw new Error(`bulk insert into ${info.name}: missing required field ${c.field}`);
+  return null;
+}
+
+/** Columns an INSERT of these rows writes: all but db-generated ones nobody gave a value for; unknown fields refused. */
+export function insertColumns(info: ModelInfo, rows: readonly object[]): ColumnInfo[] {
+  const given = new Set<string>();
+  for (const row of rows) {
+    for (const k of Object.keys(row)) {
+      if ((row as Record<string, unknown>)[k] !== undefined) given.add(k);
+    }
+  }
+  for (const k of given) {
+    if (!info.byField.has(k)) throw new Error(`bulk insert into ${info.name}: unknown field ${k}`);
+  }
+  return info.columns.filter((c) => c.default?.kind !== "dbgenerated" || given.has(c.field));
+}
+
 export interface BulkInsertOptions {
   /** cap on rows per INSERT statement (the bind-parameter limit may lower it) */
   rowsPerStatement?: number;
@@ -327,17 +354,7 @@ export async function bulkInsert(
   if (!info) throw new Error(`bulk insert: unknown model ${model}`);
   const now = options.now ?? new Date();
 
-  // Columns written: all but db-generated ones nobody gave a value for.
-  const given = new Set<string>();
-  for (const row of rows) {
-    for (const k of Object.keys(row)) {
-      if ((row as Record<string, unknown>)[k] !== undefined) given.add(k);
-    }
-  }
-  for (const k of given) {
-    if (!info.byField.has(k)) throw new Error(`bulk insert into ${model}: unknown field ${k}`);
-  }
-  const columns = info.columns.filter((c) => c.default?.kind !== "dbgenerated" || given.has(c.field));
+  const columns = insertColumns(info, rows);
 
   const perStatement = Math.max(
     1,
@@ -356,18 +373,7 @@ export async function bulkInsert(
       const row = chunk[r] as Record<string, unknown>;
       const marks: string[] = new Array(columns.length);
       for (let i = 0; i < columns.length; i++) {
-        const c = columns[i];
-        let v = row[c.field];
-        if (v === undefined) {
-          const d = c.default;
-          if (d?.kind === "uuid") v = randomUUID();
-          else if (d?.kind === "now" || c.isUpdatedAt) v = now;
-          else if (d?.kind === "literal") v = d.value;
-          else if (d?.kind === "dbgenerated") throw new Error(`bulk insert into ${model}: ${c.field} must be given in every row or in none`);
-          else if (c.isRequired) throw new Error(`bulk insert into ${model}: missing required field ${c.field}`);
-          else v = null;
-        }
-        params[p++] = toParam(info, c, v, provider);
+        params[p++] = toParam(info, columns[i], valueOrDefault(info, columns[i], row, now), provider);
         marks[i] = provider === "postgresql" ? `$${p}${casts[i]}` : "?";
       }
       tuples[r] = `(${marks.join(", ")})`;

@@ -40,6 +40,7 @@ export async function exportLines(rt: Runtime, ownerId: string): Promise<Line[]>
 
 export function lineSource(lines: readonly { type: string; data: Record<string, unknown> }[]): LineSource {
   return async function* () {
-    yield lines.map((l, i): ParsedLine => ({ ok: true, line: i + 1, type: l.type, data: l.data }));
+    // new objects every pass, as a file read again gives them: the import may change what it is handed
+    yield lines.map((l, i): ParsedLine => ({ ok: true, line: i + 1, type: l.type, data: structuredClone(l.data) }));
   };
 }

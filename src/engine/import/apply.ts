@@ -1,15 +1,11 @@
-// Applies an import plan: one pass over the file in order, inserts batched
-// through the bulk writer, overwrites as updates, everything inside the
-// caller's transaction — all or nothing.
-import { BulkWriter } from "../../db/bulk.js";
-import type { Db } from "../../db/client.js";
-import { DbNull } from "../../generated/sqlite/internal/prismaNamespace.js";
-import { fromLineData, kindDef, lineColumns, lineSchema, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
-import { delegate } from "../records.js";
-import { Action, type ImportPlan } from "./plan.js";
-import type { LineSource } from "./types.js";
-
-const key = (kind: KindName, id: string) => `${kind}\u0000${id}`;
+// Applies an import plan as the planner makes it: each decided record is
+// written at once, inserts batched through the driver writer, overwrites as
+// updates, everything inside the import's transaction — all or nothing.
+import { modelInfos, quote } from "../../db/bulk.js";
+import type { DriverTx } from "../../db/driver-tx.js";
+import { DriverWriter } from "../../db/driver-write.js";
+import { fromLineData, lineColumns, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
+import { Action, type IdMapping, type ImportPlan, type Placeholder, type PlanSink } from "./plan.js";
 
 export interface ApplyOptions {
   targetUserId: string;
@@ -18,39 +14,29 @@ export interface ApplyOptions {
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
+/** Every string inside a JSON value long enough to hold an id. */
+function eachLongString(value: unknown, fn: (s: string) => void): void {
+  if (typeof value === "string") {
+    if (value.length >= 36) fn(value);
+  } else if (Array.isArray(value)) for (const v of value) eachLongString(v, fn);
+  else if (value && typeof value === "object") for (const k in value as Row) eachLongString((value as Row)[k], fn);
+}
+
 /**
  * Ids written into prose and undeclared places (claim text "X has collided
  * with Y", metadata): every UUID-shaped substring the import remapped is
- * replaced, wherever it stands, so no old id survives.
+ * replaced, wherever it stands, so no old id survives. In place: the record
+ * is the import's own copy.
  */
-function remapText(value: unknown, byId: Map<string, string>): unknown {
-  if (typeof value === "string") return value.replace(UUID, (m) => byId.get(m.toLowerCase()) ?? m);
-  if (Array.isArray(value)) return value.map((v) => remapText(v, byId));
-  if (value && typeof value === "object") {
-    const out: Row = {};
-    for (const [k, v] of Object.entries(value)) out[k] = remapText(v, byId);
-    return out;
+function remapText(value: unknown, ids: IdMapping): unknown {
+  if (typeof value === "string") return value.length < 36 ? value : value.replace(UUID, (m) => ids.mapAnyId(m) ?? m);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = remapText(value[i], ids);
+  } else if (value && typeof value === "object") {
+    const o = value as Row;
+    for (const k in o) o[k] = remapText(o[k], ids);
   }
   return value;
-}
-
-/** The record as the target user will hold it: ids remapped everywhere, owned by the target. */
-function targetRow(plan: ImportPlan, byId: Map<string, string>, kind: KindDef, line: number, data: Row, targetUserId: string): Row {
-  let row = structuredClone(data);
-  row.id = plan.idMap.get(key(kind.kind, row.id as string)) ?? row.id;
-  walkRefs(kind, row, (kinds, id) => {
-    for (const k of kinds) {
-      const mapped = plan.idMap.get(key(k, id));
-      if (mapped) return mapped;
-    }
-    return undefined;
-  });
-  if (byId.size) row = remapText(row, byId) as Row;
-  const rename = plan.renames.get(line);
-  if (rename) row.name = rename;
-  // history rows name who changed the state: in someone else's archive that is someone we do not know
-  if (kind.kind === "memoryStatus" && (plan.crossUser || (row.changedById && row.changedById !== targetUserId))) row.changedById = targetUserId;
-  return { ...fromLineData(kind, row), ownerId: targetUserId };
 }
 
 /** OVERWRITE replaces the record: what the archive leaves out of an optional field becomes null. */
@@ -60,9 +46,7 @@ function updateData(kind: KindDef, row: Row): Row {
     // an archive written without vectors says nothing about them: the stored ones stay
     if (c.field === "id" || (c.field === kind.vectorField && row[c.field] === undefined)) continue;
     const v = row[c.field] === undefined && !c.isRequired ? null : row[c.field];
-    if (v === undefined) continue;
-    // a JSON column set to null is SQL NULL, which Prisma spells DbNull
-    data[c.field] = v === null && c.type === "Json" ? DbNull : v;
+    if (v !== undefined) data[c.field] = v;
   }
   return data;
 }
@@ -77,73 +61,150 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /**
- * A profile the file's metadata line carries for the account it came from
- * (OpenMemory's user block): `metadata` keys are merged into the target
- * user's metadata, `externalId` and `name` fill what the user lacks. Nothing
- * is written when nothing changes.
+ * Writes what the planner decides. Records arrive in file order, with their
+ * references still as the file wrote them; the planner's id mapping says
+ * what each becomes.
  */
-async function applyProfile(tx: Db, targetUserId: string, profile: unknown): Promise<void> {
-  if (!isObject(profile)) return;
-  const user = await tx.user.findUnique({ where: { id: targetUserId }, select: { externalId: true, name: true, metadata: true } });
-  if (!user) return;
-  const data: Row = {};
-  if (typeof profile.externalId === "string" && profile.externalId && !user.externalId) data.externalId = profile.externalId;
-  if (typeof profile.name === "string" && profile.name && !user.name) data.name = profile.name;
-  // metadata that is not an object is the user's own business: left alone
-  if (isObject(profile.metadata) && (user.metadata === null || isObject(user.metadata))) {
-    const current = (user.metadata ?? {}) as Row;
-    const merged = { ...current, ...profile.metadata };
-    if (!sameJson(merged, current)) data.metadata = merged;
-  }
-  if (Object.keys(data).length) await tx.user.update({ where: { id: targetUserId }, data });
+interface Held {
+  kind: KindDef;
+  line: number;
+  data: Row;
+  action: Action.Create | Action.Remap | Action.Update;
+  rename: string | undefined;
 }
 
-export async function applyPlan(tx: Db, plan: ImportPlan, source: LineSource, options: ApplyOptions): Promise<void> {
-  await applyProfile(tx, options.targetUserId, plan.metadata?.profile);
-  const writer = new BulkWriter(tx as never, { batchSize: 1000 });
-  const total = Object.values(plan.counts).reduce((a, c) => a + c.create + c.update + c.remap, 0);
-  let done = 0;
-  const tick = (n = 1) => {
-    done += n;
-    if (done % 1000 === 0 || done === total) options.onProgress?.(done, total);
-  };
+export class PlanWriter implements PlanSink {
+  private writer: DriverWriter;
+  private plan!: ImportPlan;
+  private ids!: IdMapping;
+  private done = 0;
+  /**
+   * Records that name a record the planner has not decided yet (a claim's
+   * gloss citing a later claim), or one held here: written once it is, so
+   * what they say of it is its id after the import. A file in dependency
+   * order holds only such citations, and each only until its page is decided.
+   */
+  private held = new Map<number, Held>();
+  private heldById = new Map<string, Held>();
 
-  for (const p of plan.placeholders) {
-    const data = p.kind.placeholder!(p.sourceId);
-    await writer.add(p.kind.model, { ...fromLineData(p.kind, { ...data, id: p.targetId }), ownerId: options.targetUserId });
-    tick();
+  constructor(
+    private tx: DriverTx,
+    private options: ApplyOptions,
+  ) {
+    this.writer = new DriverWriter(tx);
   }
 
-  const byId = new Map<string, string>();
-  for (const [k, target] of plan.idMap) byId.set(k.slice(k.indexOf("\u0000") + 1).toLowerCase(), target);
-  const deferred = new Set(plan.deferred);
-  const held = new Map<number, { kind: KindDef; data: Row }>();
-  const write = async (kind: KindDef, line: number, data: Row) => {
-    const action = plan.actions[line];
-    if (action !== Action.Create && action !== Action.Remap && action !== Action.Update) return;
-    const row = targetRow(plan, byId, kind, line, data, options.targetUserId);
-    if (action === Action.Update) {
-      await writer.flush();
-      await delegate(tx, kind).update({ where: { id: row.id }, data: updateData(kind, row) });
-    } else await writer.add(kind.model, row);
-    tick();
-  };
+  async begin(plan: ImportPlan, ids: IdMapping): Promise<void> {
+    this.plan = plan;
+    this.ids = ids;
+    await this.applyProfile(plan.metadata?.profile);
+  }
 
-  for await (const batch of source()) {
-    for (const p of batch) {
-      if (!p.ok || p.line >= plan.actions.length || plan.actions[p.line] === Action.None) continue;
-      const kind = kindDef(p.type);
-      if (!kind) continue;
-      // the planner validated this line; parsing again yields the same clean data
-      const data = lineSchema(kind).parse(p.data) as Row;
-      if (deferred.has(p.line)) held.set(p.line, { kind, data });
-      else await write(kind, p.line, data);
+  async placeholder(p: Placeholder): Promise<void> {
+    const data = p.kind.placeholder!(p.sourceId);
+    await this.writer.add(p.kind.model, { ...fromLineData(p.kind, { ...data, id: p.targetId }), ownerId: this.options.targetUserId });
+  }
+
+  async record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void> {
+    const r = { kind, line, data, action, rename };
+    if (this.waits(r)) {
+      this.held.set(line, r);
+      this.heldById.set(data.id as string, r);
+    } else await this.write(r);
+  }
+
+  async decided(): Promise<void> {
+    // in line order, again while something went: a record may wait for one held before it
+    for (let progress = true; progress && this.held.size; ) {
+      progress = false;
+      for (const r of [...this.held.values()].sort((a, b) => a.line - b.line)) {
+        if (this.waits(r)) continue;
+        this.held.delete(r.line);
+        this.heldById.delete(r.data.id as string);
+        await this.write(r);
+        progress = true;
+      }
     }
   }
-  for (const line of plan.deferred) {
-    const h = held.get(line);
-    if (h) await write(h.kind, line, h.data);
+
+  async end(): Promise<void> {
+    // everything is decided now; what still waits waits for a record that is held itself (a cycle of citations)
+    await this.decided();
+    for (const r of [...this.held.values()].sort((a, b) => a.line - b.line)) await this.write(r);
+    this.held.clear();
+    this.heldById.clear();
+    await this.writer.flush();
+    this.options.onProgress?.(this.plan.records, this.plan.records);
   }
-  await writer.flush();
-  options.onProgress?.(total, total);
+
+  /** Does the record name a line not decided yet, or held here? */
+  private waits(r: Held): boolean {
+    const ids = this.ids;
+    let waits = false;
+    walkRefs(r.kind, r.data, (kinds, id) => {
+      if (ids.undecided(kinds, id) >= 0 || (this.held.size && this.heldRef(kinds, id))) waits = true;
+      return undefined;
+    });
+    if (!waits && ids.anyMoved)
+      eachLongString(r.data, (s) => {
+        if (!waits) for (const m of s.matchAll(UUID)) if (ids.undecided(null, m[0]) >= 0) return void (waits = true);
+      });
+    return waits;
+  }
+
+  private heldRef(kinds: readonly KindName[], id: string): boolean {
+    const h = this.heldById.get(id);
+    return h !== undefined && kinds.includes(h.kind.kind);
+  }
+
+  private async write(r: Held): Promise<void> {
+    const row = this.targetRow(r.kind, r.data, r.rename);
+    if (r.action === Action.Update) await this.writer.update(r.kind.model, row.id as string, updateData(r.kind, row));
+    else await this.writer.add(r.kind.model, row);
+    if (++this.done % 1000 === 0) this.options.onProgress?.(this.done, this.plan.records);
+  }
+
+  /** The record as the target user will hold it: ids remapped everywhere, owned by the target. */
+  private targetRow(kind: KindDef, row: Row, rename: string | undefined): Row {
+    const ids = this.ids;
+    row.id = ids.mapRef([kind.kind], row.id as string) ?? row.id;
+    walkRefs(kind, row, (kinds, id) => ids.mapRef(kinds, id));
+    if (ids.anyMoved) remapText(row, ids);
+    if (rename) row.name = rename;
+    // history rows name who changed the state: in someone else's archive that is someone we do not know
+    const target = this.options.targetUserId;
+    if (kind.kind === "memoryStatus" && (this.plan.crossUser || (row.changedById && row.changedById !== target))) row.changedById = target;
+    const out = fromLineData(kind, row);
+    out.ownerId = target;
+    return out;
+  }
+
+  /**
+   * A profile the file's metadata line carries for the account it came from
+   * (OpenMemory's user block): `metadata` keys are merged into the target
+   * user's metadata, `externalId` and `name` fill what the user lacks. Nothing
+   * is written when nothing changes.
+   */
+  private async applyProfile(profile: unknown): Promise<void> {
+    if (!isObject(profile)) return;
+    const id = this.options.targetUserId;
+    const user = modelInfos(this.tx.provider).get("User")!;
+    const col = (f: string) => quote(user.byField.get(f)!.column);
+    const sql = `SELECT ${col("externalId")}, ${col("name")}, ${col("metadata")} FROM ${quote(user.table)} WHERE ${col("id")} = ${this.tx.provider === "sqlite" ? "?" : "$1"}`;
+    const [found] = await this.tx.rows(sql, [id]);
+    if (!found) return;
+    const [externalId, name, stored] = found as [string | null, string | null, unknown];
+    // SQLite hands JSON over as its text, PostgreSQL parsed
+    const metadata = typeof stored === "string" ? (JSON.parse(stored) as unknown) : stored;
+    const data: Row = {};
+    if (typeof profile.externalId === "string" && profile.externalId && !externalId) data.externalId = profile.externalId;
+    if (typeof profile.name === "string" && profile.name && !name) data.name = profile.name;
+    // metadata that is not an object is the user's own business: left alone
+    if (isObject(profile.metadata) && (metadata === null || isObject(metadata))) {
+      const current = (metadata ?? {}) as Row;
+      const merged = { ...current, ...profile.metadata };
+      if (!sameJson(merged, current)) data.metadata = merged;
+    }
+    if (Object.keys(data).length) await this.writer.update("User", id, data);
+  }
 }

@@ -1,16 +1,23 @@
 // The import planner. Preview is this plan shown; import is this plan applied
-// (apply.ts) in the same transaction that computed it, so the two agree.
+// as it is made (apply.ts writes each record once it is decided), in the
+// transaction whose data it was decided against, so the two agree.
 //
 // Pass A reads every line: validation, the ids the file holds, who exported
 // it. Pass B walks the records in file order and decides each one against the
 // target user's data only — an id owned by someone else is never reported,
 // it just gets a new id.
+//
+// What the planner keeps for a whole file is sized for a million records: the
+// file's ids (one map entry each), a few bytes per line in typed arrays, and
+// no map of old → new ids: a record that moves gets an id derived from its
+// own (stable for re-imports, or salted per import for CREATE_NEW), computed
+// again wherever it is needed. Only ids that cannot be derived are kept.
 import { randomUUID } from "node:crypto";
-import { nameUuid } from "../ids.js";
-import type { Db } from "../../db/client.js";
+import type { RawReader } from "../../db/raw.js";
 import { InvalidArchiveError, type LineProblem } from "../errors.js";
+import { nameUuid } from "../ids.js";
 import { KINDS, kindDef, lineSchema, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
-import { delegate } from "../records.js";
+import { naturalKeyHolders, owners } from "./lookups.js";
 import { ALLOWED, chooseResolution } from "./resolve.js";
 import type { Conflict, ConflictType, ImportOptions, KindPlanCounts, LineSource, ParsedLine, PlanCounts, Resolution } from "./types.js";
 
@@ -26,6 +33,14 @@ export const enum Action {
   Update = 3,
   Skip = 4,
 }
+
+// per-line state bits
+const INVALID = 1; // failed validation, or repeats an id: never decided, never written
+const DROPPED = 2; // will not exist after the import: what refers to it is skipped
+const DERIVED = 4; // its target id is remapId(kind, id)
+const FRESH = 8; // its target id is freshId(kind, id) (CREATE_NEW)
+const EXPLICIT = 16; // its target id is in `explicit`
+const MOVED = DERIVED | FRESH | EXPLICIT;
 
 export interface Placeholder {
   kind: KindDef;
@@ -45,20 +60,39 @@ export interface ImportPlan {
   warningTotal: number;
   problems: LineProblem[];
   records: number;
-  // what apply needs
-  actions: Uint8Array;
-  /** `${kind}\0${sourceId}` → id in the target's data, when it differs */
-  idMap: Map<string, string>;
-  renames: Map<number, string>;
-  placeholders: Placeholder[];
-  /** lines whose references come later in the file: applied last, in this order */
+  /** lines decided after lines that come later in the file (their references pointed forward), in the order they were decided */
   deferred: number[];
+}
+
+/** What an import does with each decided record; preview has none. */
+export interface PlanSink {
+  begin(plan: ImportPlan, ids: IdMapping): Promise<void>;
+  placeholder(p: Placeholder): Promise<void>;
+  record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void>;
+  /** a page of lines has been decided: records that waited for some of them may go */
+  decided(): Promise<void>;
+  end(): Promise<void>;
+}
+
+/** The ids records will have after the import, for whoever writes them. */
+export interface IdMapping {
+  /** the id a reference to `id` (a record of one of `kinds`) takes after the import; undefined when it stays */
+  mapRef(kinds: readonly KindName[], id: string): string | undefined;
+  /** the same for an id found anywhere (prose, undeclared JSON), of whatever kind */
+  mapAnyId(id: string): string | undefined;
+  /** true when some id of the file moves: only then is prose worth searching for ids */
+  readonly anyMoved: boolean;
+  /** the line of the file's record `id` (of one of `kinds`, or of any kind) while it is not decided yet, else -1 */
+  undecided(kinds: readonly KindName[] | null, id: string): number;
 }
 
 const key = (kind: KindName, id: string) => `${kind}\u0000${id}`;
 
-// namespace of the ids an import gives records it cannot keep the id of
+// namespaces of the ids an import gives records it cannot keep the id of
 const REMAP_NAMESPACE = "stowage:remap:";
+const FRESH_NAMESPACE = "stowage:fresh:";
+
+const KIND_INDEX = new Map<KindName, number>(KINDS.map((k, i) => [k.kind, i + 1]));
 
 function emptyCounts(): KindPlanCounts {
   return { create: 0, update: 0, skip: 0, remap: 0 };
@@ -70,18 +104,32 @@ interface FileRecord {
   data: Row;
 }
 
-class Planner {
+type Ref = { id: string } | { missing: true } | { dropped: true };
+
+class Planner implements IdMapping {
   readonly plan: ImportPlan;
-  /** in-file records: key → line */
-  private fileIds = new Map<string, number>();
-  /** in-file records that will not exist after the import (skipped, invalid) */
-  private dropped = new Set<string>();
+  /** the file's ids: id → its line (the first kind to use an id; see `overflow`) */
+  private lines = new Map<string, number>();
+  /** `${kind}\0${id}` → line, for an id that a second kind of the file uses too */
+  private overflow = new Map<string, number>();
+  private kindAt = new Uint8Array(1024);
+  private state = new Uint8Array(1024);
+  private actions = new Uint8Array(1024);
+  /** target ids that cannot be derived (natural-key merges, the rare taken derived id) */
+  private explicit = new Map<number, string>();
+  private renames = new Map<number, string>();
   /** natural key → target id, for records planned earlier in the file */
   private plannedKeys = new Map<string, string>();
   private placeholderFor = new Map<string, Placeholder>();
+  private placeholderById = new Map<string, string>();
+  private readonly salt = `${FRESH_NAMESPACE}${randomUUID()}:`;
+  anyMoved = false;
+
+  // what pass B reads the target's data through and writes to: set when it starts
+  private reader!: RawReader;
+  private sink: PlanSink | null = null;
 
   constructor(
-    private db: Db,
     private targetUserId: string,
     private options: ImportOptions,
   ) {
@@ -96,10 +144,6 @@ class Planner {
       warningTotal: 0,
       problems: [],
       records: 0,
-      actions: new Uint8Array(1024),
-      idMap: new Map(),
-      renames: new Map(),
-      placeholders: [],
       deferred: [],
     };
   }
@@ -113,13 +157,18 @@ class Planner {
     if (this.plan.problems.length < MAX_PROBLEMS) this.plan.problems.push(p);
   }
 
-  private setAction(line: number, a: Action) {
-    if (line >= this.plan.actions.length) {
-      const grown = new Uint8Array(Math.max(line + 1, this.plan.actions.length * 2));
-      grown.set(this.plan.actions);
-      this.plan.actions = grown;
+  private room(line: number) {
+    if (line < this.state.length) return;
+    const size = Math.max(line + 1, this.state.length * 2);
+    for (const name of ["kindAt", "state", "actions"] as const) {
+      const grown = new Uint8Array(size);
+      grown.set(this[name]);
+      this[name] = grown;
     }
-    this.plan.actions[line] = a;
+  }
+
+  private setAction(line: number, a: Action) {
+    this.actions[line] = a;
   }
 
   private count(kind: KindName, what: keyof KindPlanCounts) {
@@ -132,6 +181,79 @@ class Planner {
     this.plan.conflictTotal++;
     if (this.plan.conflicts.length < MAX_LISTED_CONFLICTS) this.plan.conflicts.push({ ...full, resolution });
     return resolution;
+  }
+
+  // ---------- the file's ids ----------
+
+  private fileLine(kinds: readonly KindName[], id: string): number | undefined {
+    const l = this.lines.get(id);
+    if (l === undefined) return undefined;
+    const first = KINDS[this.kindAt[l] - 1].kind;
+    if (!this.overflow.size) return kinds.includes(first) ? l : undefined;
+    // kinds in the order given: the first that holds the id wins
+    for (const k of kinds) {
+      if (k === first) return l;
+      const o = this.overflow.get(key(k, id));
+      if (o !== undefined) return o;
+    }
+    return undefined;
+  }
+
+  private register(kind: KindDef, id: string, line: number): number | undefined {
+    const first = this.fileLine([kind.kind], id);
+    if (first !== undefined) return first;
+    this.room(line);
+    this.kindAt[line] = KIND_INDEX.get(kind.kind)!;
+    if (this.lines.has(id)) this.overflow.set(key(kind.kind, id), line);
+    else this.lines.set(id, line);
+    return undefined;
+  }
+
+  private targetOfLine(line: number, id: string): string {
+    const s = this.state[line];
+    if (!(s & MOVED)) return id;
+    const kind = KINDS[this.kindAt[line] - 1].kind;
+    if (s & DERIVED) return this.remapId(kind, id);
+    if (s & FRESH) return nameUuid(this.salt, `${kind}:${id}`);
+    return this.explicit.get(line)!;
+  }
+
+  /** Records where the record of `line` (source id `id`) ends up: `how` says how its target id is found again. */
+  private moveTo(line: number, id: string, target: string, how: typeof DERIVED | typeof FRESH | typeof EXPLICIT) {
+    if (target === id) return;
+    this.anyMoved = true;
+    this.state[line] |= how;
+    if (how === EXPLICIT) this.explicit.set(line, target);
+  }
+
+  mapRef(kinds: readonly KindName[], id: string): string | undefined {
+    const l = this.fileLine(kinds, id);
+    if (l !== undefined) {
+      const t = this.targetOfLine(l, id);
+      return t === id ? undefined : t;
+    }
+    if (this.placeholderFor.size)
+      for (const k of kinds) {
+        const p = this.placeholderFor.get(key(k, id));
+        if (p) return p.targetId === id ? undefined : p.targetId;
+      }
+    return undefined;
+  }
+
+  undecided(kinds: readonly KindName[] | null, id: string): number {
+    const l = kinds ? this.fileLine(kinds, id) : (this.lines.get(id) ?? this.lines.get(id.toLowerCase()));
+    return l !== undefined && !this.decided(l) ? l : -1;
+  }
+
+  mapAnyId(id: string): string | undefined {
+    let found = id;
+    let l = this.lines.get(found);
+    if (l === undefined && id !== (found = id.toLowerCase())) l = this.lines.get(found);
+    if (l !== undefined) {
+      const t = this.targetOfLine(l, found);
+      return t === found ? undefined : t;
+    }
+    return this.placeholderById.get(found);
   }
 
   // ---------- pass A ----------
@@ -157,6 +279,11 @@ class Planner {
     return { line: p.line, kind, data: parsed.data as Row };
   }
 
+  private invalid(line: number) {
+    this.room(line);
+    this.state[line] |= INVALID | DROPPED;
+  }
+
   async scan(source: LineSource) {
     let foreignOwner: string | null = null;
     for await (const batch of source()) {
@@ -173,15 +300,15 @@ class Planner {
         }
         const r = this.record(p);
         if (!r) {
-          if (p.ok && kindDef(p.type) && typeof p.data.id === "string") this.dropped.add(key(kindDef(p.type)!.kind, p.data.id));
+          if (p.ok && kindDef(p.type)) this.invalid(p.line);
           continue;
         }
-        const k = key(r.kind.kind, r.data.id as string);
-        if (this.fileIds.has(k)) {
-          this.problem({ line: r.line, kind: r.kind.kind, message: `id ${r.data.id} appears twice in the file (first on line ${this.fileIds.get(k)})` });
+        const first = this.register(r.kind, r.data.id as string, r.line);
+        if (first !== undefined) {
+          this.problem({ line: r.line, kind: r.kind.kind, message: `id ${r.data.id} appears twice in the file (first on line ${first})` });
+          this.state[r.line] |= INVALID; // the first keeps the id: the repeat is no record of its own
           continue;
         }
-        this.fileIds.set(k, r.line);
         this.plan.records++;
       }
     }
@@ -203,14 +330,19 @@ class Planner {
 
   // ---------- pass B ----------
 
-  async decide(source: LineSource) {
+  async decide(source: LineSource, reader: RawReader, sink: PlanSink | null) {
+    this.reader = reader;
+    this.sink = sink;
+    await sink?.begin(this.plan, this);
     const pending: FileRecord[] = [];
     for await (const batch of source()) {
-      const records = batch.map((p) => (p.ok && p.type !== "metadata" && kindDef(p.type) ? this.record(p) : null)).filter((r): r is FileRecord => r !== null);
-      // records are decided kind by kind within a batch, lines in order
+      // lines pass A validated are taken as they come: the same bytes, read again
       const ready: FileRecord[] = [];
-      for (const r of records) {
-        if (this.fileIds.get(key(r.kind.kind, r.data.id as string)) !== r.line) continue; // a duplicate line
+      for (const p of batch) {
+        if (!p.ok || p.type === "metadata" || p.line >= this.state.length || this.state[p.line] & INVALID) continue;
+        const kind = kindDef(p.type);
+        if (!kind) continue;
+        const r = { line: p.line, kind, data: p.data };
         if (this.forwardRef(r)) {
           pending.push(r);
           this.pendingLines.add(r.line);
@@ -231,22 +363,23 @@ class Planner {
       if (now.length) {
         progress = true;
         for (const r of now) pending.splice(pending.indexOf(r), 1);
-        await this.decidePage(now);
         this.plan.deferred.push(...now.map((r) => r.line));
+        await this.decidePage(now);
       }
     }
     // a cycle: decide them anyway; their forward references then count as missing
     if (pending.length) {
       this.pendingLines.clear();
       for (const r of pending) this.warn(`line ${r.line}: its references form a cycle with later lines`);
-      await this.decidePage(pending, true);
       this.plan.deferred.push(...pending.map((r) => r.line));
+      await this.decidePage(pending, true);
     }
+    await this.sink?.end();
   }
 
   /** every decided line has an action: the action table doubles as the set of decided lines */
   private decided(line: number): boolean {
-    return line < this.plan.actions.length && this.plan.actions[line] !== Action.None;
+    return this.actions[line] !== Action.None;
   }
   /** lines waiting for something later in the file; whatever points at them waits too */
   private pendingLines = new Set<number>();
@@ -256,33 +389,22 @@ class Planner {
     let forward = false;
     // a visitor that returns nothing writes nothing: the record itself can be walked
     walkRefs({ ...r.kind, jsonRefs: undefined }, r.data, (kinds, id) => {
-      for (const k of kinds) {
-        // earlier lines are decided first (pages go in line order); only later ones can be pending
-        const line = this.fileIds.get(key(k, id));
-        if (line !== undefined && ((line > r.line && !this.decided(line)) || this.pendingLines.has(line))) forward = true;
-      }
+      // earlier lines are decided first (pages go in line order); only later ones can be pending
+      const line = this.fileLine(kinds, id);
+      if (line !== undefined && ((line > r.line && !this.decided(line)) || this.pendingLines.has(line))) forward = true;
       return undefined;
     });
     return forward;
   }
 
-  /** Ids among `ids` that exist in kind's table: which are the target's, and which are someone else's. */
-  private async owners(kind: KindDef, ids: string[]): Promise<Map<string, boolean>> {
-    const out = new Map<string, boolean>();
-    for (let i = 0; i < ids.length; i += 1000) {
-      const rows = await delegate(this.db, kind).findMany({ where: { id: { in: ids.slice(i, i + 1000) } }, select: { id: true, ownerId: true } });
-      for (const r of rows) out.set(r.id as string, r.ownerId === this.targetUserId);
-    }
-    return out;
-  }
-
   /** Resolves a reference to the id it will have after the import, or why it cannot. */
-  private resolveRef(kinds: readonly KindName[], id: string, targetOwned: Set<string>): { id: string } | { missing: true } | { dropped: true } {
+  private resolveRef(kinds: readonly KindName[], id: string, targetOwned: Set<string>): Ref {
+    const l = this.fileLine(kinds, id);
+    if (l !== undefined) return this.state[l] & DROPPED ? { dropped: true } : { id: this.targetOfLine(l, id) };
     for (const k of kinds) {
-      const kk = key(k, id);
-      const mapped = this.plan.idMap.get(kk);
-      if (mapped) return { id: mapped };
-      if (this.fileIds.has(kk)) return this.dropped.has(kk) ? { dropped: true } : { id };
+      // a placeholder made for an earlier record (and, in an import, written already)
+      const p = this.placeholderFor.get(key(k, id));
+      if (p) return { id: p.targetId };
     }
     for (const k of kinds) if (targetOwned.has(key(k, id))) return { id };
     return { missing: true };
@@ -294,46 +416,49 @@ class Planner {
     const wanted = new Map<KindName, Set<string>>();
     for (const r of records)
       walkRefs(r.kind, r.data, (kinds, id) => {
-        if (!kinds.some((k) => this.fileIds.has(key(k, id)))) for (const k of kinds) (wanted.get(k) ?? wanted.set(k, new Set()).get(k)!).add(id);
+        if (this.fileLine(kinds, id) === undefined) for (const k of kinds) (wanted.get(k) ?? wanted.set(k, new Set()).get(k)!).add(id);
         return undefined;
       });
     const targetOwned = new Set<string>();
     for (const [k, ids] of wanted) {
-      const owners = await this.owners(kindDef(k)!, [...ids]);
-      for (const [id, mine] of owners) if (mine) targetOwned.add(key(k, id));
+      for (const [id, mine] of await owners(this.reader, kindDef(k)!, [...ids], this.targetUserId)) if (mine) targetOwned.add(key(k, id));
     }
     // which ids of these records exist already, and whose
     const byKind = new Map<KindDef, FileRecord[]>();
     for (const r of records) (byKind.get(r.kind) ?? byKind.set(r.kind, []).get(r.kind)!).push(r);
     const existing = new Map<string, boolean>();
-    for (const [kind, rs] of byKind) for (const [id, mine] of await this.owners(kind, rs.map((r) => r.data.id as string))) existing.set(key(kind.kind, id), mine);
+    for (const [kind, rs] of byKind)
+      for (const [id, mine] of await owners(this.reader, kind, rs.map((r) => r.data.id as string), this.targetUserId)) existing.set(key(kind.kind, id), mine);
     // records that cannot keep their id get one derived from it: is that one taken (by an earlier import of the same file)?
     for (const [kind, rs] of byKind) {
       const derived = rs.filter((r) => this.plan.crossUser || existing.get(key(kind.kind, r.data.id as string)) === false).map((r) => this.remapId(kind.kind, r.data.id as string));
-      for (const [id, mine] of await this.owners(kind, derived)) existing.set(key(kind.kind, id), mine);
+      for (const [id, mine] of await owners(this.reader, kind, derived, this.targetUserId)) existing.set(key(kind.kind, id), mine);
     }
     await this.prefetchNaturalKeys(byKind);
 
     for (const r of records.sort((a, b) => a.line - b.line)) {
-      await this.decideRecord(r, existing, targetOwned, cyclic);
+      const action = await this.decideRecord(r, existing, targetOwned, cyclic);
+      if (this.sink && (action === Action.Create || action === Action.Remap || action === Action.Update)) {
+        await this.sink.record(r.kind, r.line, r.data, action, this.renames.get(r.line));
+      }
     }
+    await this.sink?.decided();
   }
 
-  private skip(r: FileRecord) {
+  private skip(r: FileRecord): Action {
     this.setAction(r.line, Action.Skip);
-    this.dropped.add(key(r.kind.kind, r.data.id as string));
+    this.state[r.line] |= DROPPED;
     this.count(r.kind.kind, "skip");
+    return Action.Skip;
   }
 
-  private async decideRecord(r: FileRecord, existing: Map<string, boolean>, targetOwned: Set<string>, cyclic: boolean) {
+  private async decideRecord(r: FileRecord, existing: Map<string, boolean>, targetOwned: Set<string>, cyclic: boolean): Promise<Action> {
     const kind = r.kind;
     const sourceId = r.data.id as string;
     const k = key(kind.kind, sourceId);
 
     // 1. references: every column reference must resolve (file first, then the target's data)
-    // only top-level reference columns are rewritten here
     const resolved: Row = { ...r.data };
-    let skipForRef = false;
     for (const ref of kind.refs) {
       const id = resolved[ref.field];
       if (typeof id !== "string" || !id) continue;
@@ -346,8 +471,7 @@ class Planner {
       }
       if ("dropped" in res) {
         this.warn(`line ${r.line}: ${kind.kind} skipped because the ${ref.field} it refers to (${id}) is not imported`);
-        skipForRef = true;
-        break;
+        return this.skip(r);
       }
       const refKind = kindDef(kinds[0])!;
       const resolution = this.conflict({
@@ -373,10 +497,8 @@ class Planner {
         resolved[ref.field] = await this.placeholder(refKind, id);
         continue;
       }
-      skipForRef = true;
-      break;
+      return this.skip(r);
     }
-    if (skipForRef) return this.skip(r);
 
     // 2. the record's own id. One that cannot be kept (the file is someone else's, or
     // — never said — someone else holds the id) becomes an id derived from it, so
@@ -387,6 +509,7 @@ class Planner {
     const candidateOwner = existing.get(key(kind.kind, candidate));
     let action: Action;
     let targetId = candidate;
+    let how: typeof DERIVED | typeof FRESH | typeof EXPLICIT = DERIVED;
     if (candidateOwner === true) {
       const resolution = this.conflict({
         type: "DuplicateIdConflict",
@@ -399,15 +522,16 @@ class Planner {
       });
       if (resolution === "SKIP") {
         // the existing record stays and references to it resolve to it
-        if (candidate !== sourceId) this.plan.idMap.set(k, candidate);
+        this.moveTo(r.line, sourceId, candidate, DERIVED);
         this.setAction(r.line, Action.Skip);
         this.count(kind.kind, "skip");
-        return;
+        return Action.Skip;
       }
       if (resolution === "OVERWRITE") action = Action.Update;
       else {
         action = Action.Remap;
-        targetId = randomUUID();
+        targetId = nameUuid(this.salt, `${kind.kind}:${sourceId}`);
+        how = FRESH;
       }
     } else if (this.plan.crossUser) {
       this.conflict({
@@ -421,11 +545,11 @@ class Planner {
       });
       action = Action.Remap;
       // astronomically unlikely: the derived id is taken by someone else
-      if (candidateOwner === false) targetId = randomUUID();
+      if (candidateOwner === false) [targetId, how] = [randomUUID(), EXPLICIT];
     } else {
       // a free id is kept; someone else's gets a new one, counted as a plain create so nothing is given away
       action = owner === false ? Action.Remap : Action.Create;
-      if (candidateOwner === false) targetId = randomUUID();
+      if (candidateOwner === false) [targetId, how] = [randomUUID(), EXPLICIT];
     }
 
     // 3. natural key (app name, persona name, ontology of a persona, summary of video+persona)
@@ -447,36 +571,31 @@ class Planner {
         });
         if (resolution === "SKIP") return this.skip(r);
         if (resolution === "MERGE" || resolution === "OVERWRITE") {
-          this.plan.idMap.set(k, existingId);
-          if (resolution === "MERGE") {
-            this.setAction(r.line, Action.Skip);
-            this.count(kind.kind, "skip");
-          } else {
-            this.setAction(r.line, Action.Update);
-            this.count(kind.kind, "update");
-          }
-          return;
+          this.moveTo(r.line, sourceId, existingId, EXPLICIT);
+          const merged = resolution === "MERGE" ? Action.Skip : Action.Update;
+          this.setAction(r.line, merged);
+          this.count(kind.kind, merged === Action.Skip ? "skip" : "update");
+          return merged;
         }
         // RENAME
         const name = await this.freeName(kind, String(resolved.name));
-        this.plan.renames.set(r.line, name);
+        this.renames.set(r.line, name);
         this.plannedKeys.set(`${kind.kind}\u0000${JSON.stringify([name])}`, targetId);
       } else {
         this.plannedKeys.set(nkKey, targetId);
       }
     }
 
-    if (targetId !== sourceId) this.plan.idMap.set(k, targetId);
+    this.moveTo(r.line, sourceId, targetId, how);
     this.setAction(r.line, action);
     const quiet = action === Action.Remap && !this.plan.crossUser && owner === false;
     this.count(kind.kind, action === Action.Update ? "update" : action === Action.Remap && !quiet ? "remap" : "create");
+    return action;
   }
 
   private isForward(kinds: readonly KindName[], id: string, line: number): boolean {
-    return kinds.some((k) => {
-      const l = this.fileIds.get(key(k, id));
-      return l !== undefined && l > line && !this.decided(l);
-    });
+    const l = this.fileLine(kinds, id);
+    return l !== undefined && l > line && !this.decided(l);
   }
 
   private remapId(kind: KindName, sourceId: string): string {
@@ -490,41 +609,44 @@ class Planner {
     const cacheKey = `${kind.kind}\u0000${JSON.stringify(values)}`;
     const cached = this.naturalKeys.get(cacheKey);
     if (cached !== undefined) return cached;
-    const where = Object.fromEntries(kind.naturalKey!.map((f, i) => [f, values[i]]));
-    const row = await delegate(this.db, kind).findMany({ where: { ownerId: this.targetUserId, ...where }, select: { id: true }, take: 1 });
-    return (row[0]?.id as string) ?? null;
+    if (!values.every((v) => typeof v === "string")) return null;
+    const found = await naturalKeyHolders(this.reader, kind, [values as string[]], this.targetUserId);
+    return found.get(JSON.stringify(values)) ?? null;
   }
 
   /**
    * One query per kind and page for the natural keys its records will ask
    * about, with references resolved as far as is known now; a key resolved
-   * differently later simply misses the cache.
+   * differently later simply misses the cache. A key naming a record this
+   * import creates cannot be held by anything yet: it is not asked about.
    */
   private async prefetchNaturalKeys(byKind: Map<KindDef, FileRecord[]>) {
     this.naturalKeys.clear();
     for (const [kind, rs] of byKind) {
       const fields = kind.naturalKey;
       if (!fields) continue;
-      const tuples = new Map<string, unknown[]>();
+      const refKinds = fields.map((f) => {
+        const ref = kind.refs.find((x) => x.field === f && Array.isArray(x.kinds));
+        return ref ? (ref.kinds as readonly KindName[]) : null;
+      });
+      const tuples = new Map<string, string[]>();
       for (const r of rs) {
-        const values = fields.map((f) => {
+        let fresh = false;
+        const values = fields.map((f, i) => {
           const v = r.data[f];
-          if (typeof v !== "string") return v;
-          const ref = kind.refs.find((x) => x.field === f && Array.isArray(x.kinds));
-          return ref ? (this.plan.idMap.get(key((ref.kinds as KindName[])[0], v)) ?? v) : v;
+          const kinds = refKinds[i];
+          if (typeof v !== "string" || !kinds) return v;
+          const l = this.fileLine(kinds, v);
+          if (l === undefined) return v;
+          if (this.actions[l] === Action.Create || this.actions[l] === Action.Remap) fresh = true;
+          return this.targetOfLine(l, v);
         });
-        tuples.set(`${kind.kind}\u0000${JSON.stringify(values)}`, values);
+        const k = `${kind.kind}\u0000${JSON.stringify(values)}`;
+        this.naturalKeys.set(k, null);
+        if (!fresh && values.every((v) => typeof v === "string")) tuples.set(k, values as string[]);
       }
-      for (const [k] of tuples) this.naturalKeys.set(k, null);
-      const list = [...tuples.values()];
-      for (let i = 0; i < list.length; i += 200) {
-        const chunk = list.slice(i, i + 200);
-        const rows = await delegate(this.db, kind).findMany({
-          where: { ownerId: this.targetUserId, OR: chunk.map((values) => Object.fromEntries(fields.map((f, j) => [f, values[j]]))) },
-          select: { id: true, ...Object.fromEntries(fields.map((f) => [f, true])) },
-        });
-        for (const row of rows) this.naturalKeys.set(`${kind.kind}\u0000${JSON.stringify(fields.map((f) => row[f]))}`, row.id as string);
-      }
+      const found = await naturalKeyHolders(this.reader, kind, [...tuples.values()], this.targetUserId);
+      for (const [text, id] of found) this.naturalKeys.set(`${kind.kind}\u0000${text}`, id);
     }
   }
 
@@ -541,24 +663,48 @@ class Planner {
     const k = key(kind.kind, sourceId);
     const known = this.placeholderFor.get(k);
     if (known) return known.targetId;
-    const taken = (await this.owners(kind, [sourceId])).has(sourceId);
+    const taken = (await owners(this.reader, kind, [sourceId], this.targetUserId)).has(sourceId);
     const p: Placeholder = { kind, sourceId, targetId: taken ? randomUUID() : sourceId };
     this.placeholderFor.set(k, p);
-    this.plan.placeholders.push(p);
-    if (p.targetId !== sourceId) this.plan.idMap.set(k, p.targetId);
+    if (p.targetId !== sourceId) {
+      this.anyMoved = true;
+      this.placeholderById.set(sourceId, p.targetId);
+    }
     this.count(kind.kind, "create");
+    await this.sink?.placeholder(p);
     return p.targetId;
   }
 }
 
-export async function planImport(db: Db, targetUserId: string, options: ImportOptions, source: LineSource): Promise<ImportPlan> {
-  const planner = new Planner(db, targetUserId, options);
+export interface ScannedImport {
+  /** what pass A found: records, problems, who exported the file */
+  readonly plan: ImportPlan;
+  /**
+   * Pass B against the target user's data as `reader` sees it; with a sink,
+   * every decided record is handed to it as soon as it is decided (in file
+   * order, out-of-order lines once what they refer to is decided). Once only.
+   */
+  decide(reader: RawReader, sink: PlanSink | null): Promise<ImportPlan>;
+}
+
+/**
+ * Pass A over `source` (the file alone: no database yet, so an import takes
+ * its write lock only once this is done). Throws InvalidArchiveError for a
+ * malformed file in strict mode.
+ */
+export async function scanImport(targetUserId: string, options: ImportOptions, source: LineSource): Promise<ScannedImport> {
+  const planner = new Planner(targetUserId, options);
   await planner.scan(source);
-  await planner.decide(source);
-  const plan = planner.plan;
-  // counts in archive order, whatever order the file had
-  plan.counts = Object.fromEntries(KINDS.filter((k) => plan.counts[k.kind]).map((k) => [k.kind, plan.counts[k.kind]!]));
-  return plan;
+  return {
+    plan: planner.plan,
+    async decide(reader, sink) {
+      await planner.decide(source, reader, sink);
+      const plan = planner.plan;
+      // counts in archive order, whatever order the file had
+      plan.counts = Object.fromEntries(KINDS.filter((k) => plan.counts[k.kind]).map((k) => [k.kind, plan.counts[k.kind]!]));
+      return plan;
+    },
+  };
 }
 
 export const KIND_ORDER = KINDS.map((k) => k.kind);

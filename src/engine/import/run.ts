@@ -1,14 +1,15 @@
-// Preview and import over one line source: the same planner, inside a
-// snapshot for preview and inside the import's own transaction for import.
+// Preview and import over one line source: the same planner, in a read
+// snapshot for preview and, for import, inside the import's own transaction,
+// writing each record as it is decided. Both run on driver connections of
+// their own: a million-record import is no work for Prisma's query engine.
 import type { Database } from "../../config.js";
-import { openDb, type Db } from "../../db/client.js";
-import { withSnapshot } from "../snapshot.js";
-import { applyPlan } from "./apply.js";
-import { planImport, type ImportPlan } from "./plan.js";
+import { withDriverTransaction } from "../../db/driver-tx.js";
+import { rawReader } from "../../db/raw.js";
+import { withDriverSnapshot } from "../snapshot.js";
+import { PlanWriter } from "./apply.js";
+import { scanImport, type ImportPlan } from "./plan.js";
 import { checkResolutionInput } from "./resolve.js";
 import type { ImportOptions, LineSource } from "./types.js";
-
-const DAY_MS = 24 * 3600 * 1000;
 
 export interface ImportRequest {
   targetUserId: string;
@@ -18,8 +19,9 @@ export interface ImportRequest {
 }
 
 export async function preview(database: Database, req: ImportRequest): Promise<ImportPlan> {
-  return withSnapshot(database, async (db) => {
-    const plan = await planImport(db, req.targetUserId, req.options, req.source);
+  const scanned = await scanImport(req.targetUserId, req.options, req.source);
+  return withDriverSnapshot(database, async (db) => {
+    const plan = await scanned.decide(await rawReader(db), null);
     checkResolutionInput(req.options, plan.conflicts);
     return plan;
   });
@@ -38,20 +40,13 @@ function serialized<T>(fn: () => Promise<T>): Promise<T> {
 /** Plans and applies in one transaction on a connection of its own: all or nothing. */
 export function runImport(database: Database, req: ImportRequest): Promise<ImportPlan> {
   return serialized(async () => {
-    const handle = await openDb(database);
-    try {
-      return await handle.db.$transaction(
-        async (tx) => {
-          const db = tx as unknown as Db;
-          const plan = await planImport(db, req.targetUserId, req.options, req.source);
-          checkResolutionInput(req.options, plan.conflicts);
-          await applyPlan(db, plan, req.source, { targetUserId: req.targetUserId, onProgress: req.onProgress });
-          return plan;
-        },
-        { timeout: DAY_MS, maxWait: 10 * 60_000 },
-      );
-    } finally {
-      await handle.close();
-    }
+    const scanned = await scanImport(req.targetUserId, req.options, req.source);
+    return withDriverTransaction(database, async (tx) => {
+      const writer = new PlanWriter(tx, { targetUserId: req.targetUserId, onProgress: req.onProgress });
+      const plan = await scanned.decide(tx, writer);
+      // a choice the plan's conflicts do not allow fails the import: the transaction takes back what was written
+      checkResolutionInput(req.options, plan.conflicts);
+      return plan;
+    });
   });
 }

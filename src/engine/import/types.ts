@@ -54,5 +54,5 @@ export type ParsedLine =
   | { ok: true; line: number; type: string; data: Row }
   | { ok: false; line: number; kind: string | null; message: string };
 
-/** Re-readable: each call streams the lines again from the start. */
+/** Re-readable: each call streams the lines again from the start, as new objects (the import changes the records it is handed). */
 export type LineSource = () => AsyncIterable<ParsedLine[]>;

@@ -1,0 +1,130 @@
+// Batched inserts and updates on a driver transaction (driver-tx.ts), storing
+// every value exactly as Prisma's own writes do (bulk.ts checks and fills them
+// the same way for both paths); only the last step differs: values in the
+// forms the drivers bind instead of those Prisma's adapters take.
+//
+// - SQLite: DateTime as ISO text with "+00:00" (what the better-sqlite3
+//   adapter writes), Boolean as 0/1;
+// - PostgreSQL: DateTime as UTC text into timestamp(3), BigInt as text, every
+//   value cast to its column's type as bulk.ts does.
+import type { Provider } from "./migrations.js";
+import { insertColumns, MAX_BIND_PARAMS, modelInfos, pgCast, quote, toParam, valueOrDefault, type ColumnInfo, type ModelInfo, type ModelName } from "./bulk.js";
+import type { DriverTx } from "./driver-tx.js";
+
+function driverValue(provider: Provider, v: unknown): unknown {
+  if (v instanceof Date) return provider === "sqlite" ? v.toISOString().replace("Z", "+00:00") : v.toISOString().slice(0, 23).replace("T", " ");
+  if (typeof v === "boolean") return provider === "sqlite" ? (v ? 1 : 0) : v;
+  if (typeof v === "bigint" && provider === "postgresql") return v.toString();
+  return v;
+}
+
+const ROWS_PER_STATEMENT = 200;
+
+interface Buffered {
+  rows: object[];
+  columns?: ColumnInfo[];
+}
+
+/**
+ * Buffers rows per model and inserts them a batch at a time; before a model's
+ * batch goes, the batches of the models it references go first, so foreign
+ * keys resolve when rows are added parents-first.
+ */
+export class DriverWriter {
+  private readonly infos: Map<string, ModelInfo>;
+  private readonly buffers = new Map<ModelName, Buffered>();
+  private readonly provider: Provider;
+  /** one `now` per import, as one Prisma query has one */
+  private readonly now = new Date();
+  readonly counts: Partial<Record<ModelName, number>> = {};
+
+  constructor(
+    private readonly tx: DriverTx,
+    private readonly batchSize = 1000,
+  ) {
+    this.provider = tx.provider;
+    this.infos = modelInfos(tx.provider);
+  }
+
+  async add(model: ModelName, row: object): Promise<void> {
+    let buf = this.buffers.get(model);
+    if (!buf) this.buffers.set(model, (buf = { rows: [] }));
+    buf.rows.push(row);
+    if (buf.rows.length >= this.batchSize) await this.flushModel(model, new Set());
+  }
+
+  async flush(): Promise<void> {
+    const seen = new Set<ModelName>();
+    for (const model of [...this.buffers.keys()]) await this.flushModel(model, seen);
+  }
+
+  /**
+   * Replaces the given fields of the row with this id (everything buffered is
+   * written first). A missing @updatedAt field gets now, as Prisma's update does.
+   */
+  async update(model: ModelName, id: string, data: Record<string, unknown>): Promise<number> {
+    await this.flush();
+    const info = this.info(model);
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    const mark = (c: ColumnInfo) => (this.provider === "postgresql" ? `$${params.length}${pgCast(c)}` : "?");
+    for (const c of info.columns) {
+      let v = data[c.field];
+      if (c.field === "id") continue;
+      if (v === undefined) {
+        if (!c.isUpdatedAt) continue;
+        v = this.now;
+      }
+      params.push(driverValue(this.provider, toParam(info, c, v, this.provider)));
+      sets.push(`${quote(c.column)} = ${mark(c)}`);
+    }
+    for (const k of Object.keys(data)) if (!info.byField.has(k)) throw new Error(`update of ${model}: unknown field ${k}`);
+    if (!sets.length) return 0;
+    params.push(id);
+    const idColumn = info.byField.get("id")!;
+    return this.tx.run(`UPDATE ${quote(info.table)} SET ${sets.join(", ")} WHERE ${quote(idColumn.column)} = ${mark(idColumn)}`, params);
+  }
+
+  private info(model: ModelName): ModelInfo {
+    const info = this.infos.get(model);
+    if (!info) throw new Error(`driver write: unknown model ${model}`);
+    return info;
+  }
+
+  private async flushModel(model: ModelName, seen: Set<ModelName>): Promise<void> {
+    if (seen.has(model)) return;
+    seen.add(model);
+    const info = this.info(model);
+    for (const parent of info.parents) await this.flushModel(parent, seen);
+    const buf = this.buffers.get(model);
+    if (!buf?.rows.length) return;
+    const rows = buf.rows;
+    buf.rows = [];
+    await this.insert(info, rows);
+    this.counts[model] = (this.counts[model] ?? 0) + rows.length;
+  }
+
+  private async insert(info: ModelInfo, rows: object[]): Promise<void> {
+    const columns = insertColumns(info, rows);
+    const per = Math.max(1, Math.min(ROWS_PER_STATEMENT, Math.floor(MAX_BIND_PARAMS[this.provider] / columns.length)));
+    const pg = this.provider === "postgresql";
+    const casts = columns.map((c) => (pg ? pgCast(c) : ""));
+    const head = `INSERT INTO ${quote(info.table)} (${columns.map((c) => quote(c.column)).join(", ")}) VALUES `;
+    for (let start = 0; start < rows.length; start += per) {
+      const n = Math.min(per, rows.length - start);
+      const params: unknown[] = new Array(n * columns.length);
+      const tuples: string[] = new Array(n);
+      let p = 0;
+      for (let r = 0; r < n; r++) {
+        const row = rows[start + r] as Record<string, unknown>;
+        const marks: string[] = new Array(columns.length);
+        for (let i = 0; i < columns.length; i++) {
+          params[p++] = driverValue(this.provider, toParam(info, columns[i], valueOrDefault(info, columns[i], row, this.now), this.provider));
+          marks[i] = pg ? `$${p}${casts[i]}` : "?";
+        }
+        tuples[r] = `(${marks.join(", ")})`;
+      }
+      await this.tx.run(head + tuples.join(", "), params);
+    }
+  }
+}
