@@ -11,7 +11,7 @@ import type { Database } from "../src/config.js";
 import type { InsertTable } from "./import-baseline.js";
 import { RESULT_PREFIX } from "./protocol.js";
 
-export type ImportMeasure = "baseline" | "preview" | "import";
+export type ImportMeasure = "baseline" | "read" | "preview" | "import";
 
 export interface ImportChildSpec {
   measure: ImportMeasure;
@@ -75,7 +75,7 @@ async function main() {
   const options = { mode: "SKIP" as const, strict: true, resolutions: [] };
   const baseline = spec.measure === "baseline" ? await import("./import-baseline.js") : undefined;
   const service = spec.measure !== "baseline" ? await import("../src/engine/import/service.js") : undefined;
-  const client = spec.measure !== "baseline" ? await import("../src/db/client.js") : undefined;
+  const client = spec.measure === "preview" || spec.measure === "import" ? await import("../src/db/client.js") : undefined;
   let handle: Awaited<ReturnType<NonNullable<typeof client>["openDb"]>> | undefined;
   if (client) {
     // the import keeps its history through a client of the server's; a server has it (and
@@ -90,6 +90,11 @@ async function main() {
   let records: number;
   if (baseline) {
     records = await baseline.sqliteInsertBaseline(spec.database.file, spec.archive, spec.tables!, spec.targetUserId);
+  } else if (spec.measure === "read") {
+    // the floor under a preview: the archive's lines as the planner gets them (gunzip, split, JSON.parse), once
+    records = 0;
+    const { source } = await service!.openSource(spec.archive);
+    for await (const batch of source()) for (const p of batch) if (p.ok && p.type !== "metadata") records++;
   } else if (spec.measure === "preview") {
     const file = { path: spec.archive, filename: basename(spec.archive), sha256: "bench", byteSize: statSync(spec.archive).size };
     const { plan } = await service!.previewArchive({ database: spec.database }, file, spec.targetUserId, options);
