@@ -14,14 +14,6 @@ export interface ApplyOptions {
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
-/** Every string inside a JSON value long enough to hold an id. */
-function eachLongString(value: unknown, fn: (s: string) => void): void {
-  if (typeof value === "string") {
-    if (value.length >= 36) fn(value);
-  } else if (Array.isArray(value)) for (const v of value) eachLongString(v, fn);
-  else if (value && typeof value === "object") for (const k in value as Row) eachLongString((value as Row)[k], fn);
-}
-
 /**
  * Ids written into prose and undeclared places (claim text "X has collided
  * with Y", metadata): every UUID-shaped substring the import remapped is
@@ -71,6 +63,8 @@ interface Held {
   data: Row;
   action: Action.Create | Action.Remap | Action.Update;
   rename: string | undefined;
+  /** the source id (data.id becomes the target's once mapped) */
+  id: string;
 }
 
 export class PlanWriter implements PlanSink {
@@ -106,11 +100,12 @@ export class PlanWriter implements PlanSink {
   }
 
   async record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void> {
-    const r = { kind, line, data, action, rename };
-    if (this.waits(r)) {
+    const r = { kind, line, data, action, rename, id: data.id as string };
+    if (this.mapIds(r)) await this.write(r);
+    else {
       this.held.set(line, r);
-      this.heldById.set(data.id as string, r);
-    } else await this.write(r);
+      this.heldById.set(r.id, r);
+    }
   }
 
   async decided(): Promise<void> {
@@ -118,9 +113,9 @@ export class PlanWriter implements PlanSink {
     for (let progress = true; progress && this.held.size; ) {
       progress = false;
       for (const r of [...this.held.values()].sort((a, b) => a.line - b.line)) {
-        if (this.waits(r)) continue;
+        if (!this.mapIds(r)) continue;
         this.held.delete(r.line);
-        this.heldById.delete(r.data.id as string);
+        this.heldById.delete(r.id);
         await this.write(r);
         progress = true;
       }
@@ -137,39 +132,43 @@ export class PlanWriter implements PlanSink {
     this.options.onProgress?.(this.plan.records, this.plan.records);
   }
 
-  /** Does the record name a line not decided yet, or held here? */
-  private waits(r: Held): boolean {
-    const ids = this.ids;
-    let waits = false;
-    walkRefs(r.kind, r.data, (kinds, id) => {
-      if (ids.undecided(kinds, id) >= 0 || (this.held.size && this.heldRef(kinds, id))) waits = true;
-      return undefined;
-    });
-    if (!waits && ids.anyMoved)
-      eachLongString(r.data, (s) => {
-        if (!waits) for (const m of s.matchAll(UUID)) if (ids.undecided(null, m[0]) >= 0) return void (waits = true);
-      });
-    return waits;
-  }
-
   private heldRef(kinds: readonly KindName[], id: string): boolean {
     const h = this.heldById.get(id);
     return h !== undefined && kinds.includes(h.kind.kind);
   }
 
+  /**
+   * Puts the ids the record names after the import in place of the file's,
+   * in place; true when all are known. Otherwise the ids of records not
+   * decided yet stay as they are, to be mapped by the next call — an id
+   * already mapped is no id of the file, so mapping again leaves it — and
+   * the record waits. It waits too while a record its columns point at is
+   * held: foreign keys want that one written first.
+   */
+  private mapIds(r: Held): boolean {
+    const ids = this.ids;
+    ids.sawUndecided = false;
+    let waitsForHeld = false;
+    const row = r.data;
+    walkRefs(r.kind, row, (kinds, id) => {
+      const mapped = ids.mapRef(kinds, id);
+      if (this.held.size && this.heldRef(kinds, id)) waitsForHeld = true;
+      return mapped;
+    });
+    if (ids.anyMoved) remapText(row, ids);
+    return !ids.sawUndecided && !waitsForHeld;
+  }
+
   private async write(r: Held): Promise<void> {
-    const row = this.targetRow(r.kind, r.data, r.rename);
+    const row = this.targetRow(r.kind, r.id, r.data, r.rename);
     if (r.action === Action.Update) await this.writer.update(r.kind.model, row.id as string, updateData(r.kind, row));
     else await this.writer.add(r.kind.model, row);
     if (++this.done % 1000 === 0) this.options.onProgress?.(this.done, this.plan.records);
   }
 
   /** The record as the target user will hold it: ids remapped everywhere, owned by the target. */
-  private targetRow(kind: KindDef, row: Row, rename: string | undefined): Row {
-    const ids = this.ids;
-    row.id = ids.mapRef([kind.kind], row.id as string) ?? row.id;
-    walkRefs(kind, row, (kinds, id) => ids.mapRef(kinds, id));
-    if (ids.anyMoved) remapText(row, ids);
+  private targetRow(kind: KindDef, sourceId: string, row: Row, rename: string | undefined): Row {
+    row.id = this.ids.mapRef([kind.kind], sourceId) ?? sourceId;
     if (rename) row.name = rename;
     // history rows name who changed the state: in someone else's archive that is someone we do not know
     const target = this.options.targetUserId;

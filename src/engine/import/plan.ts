@@ -82,8 +82,11 @@ export interface IdMapping {
   mapAnyId(id: string): string | undefined;
   /** true when some id of the file moves: only then is prose worth searching for ids */
   readonly anyMoved: boolean;
-  /** the line of the file's record `id` (of one of `kinds`, or of any kind) while it is not decided yet, else -1 */
-  undecided(kinds: readonly KindName[] | null, id: string): number;
+  /**
+   * Set whenever mapRef or mapAnyId meets a record of the file that is not
+   * decided yet (its id is left as it is); the caller clears it.
+   */
+  sawUndecided: boolean;
 }
 
 const key = (kind: KindName, id: string) => `${kind}\u0000${id}`;
@@ -124,6 +127,7 @@ class Planner implements IdMapping {
   private placeholderById = new Map<string, string>();
   private readonly salt = `${FRESH_NAMESPACE}${randomUUID()}:`;
   anyMoved = false;
+  sawUndecided = false;
 
   // what pass B reads the target's data through and writes to: set when it starts
   private reader!: RawReader;
@@ -176,10 +180,14 @@ class Planner implements IdMapping {
   }
 
   private conflict(c: Omit<Conflict, "id" | "resolution" | "allowedResolutions"> & { allowedResolutions?: Resolution[] }): Resolution {
-    const full = { ...c, id: `${c.type}:${c.kind}:${c.line}:${c.field ?? ""}`, allowedResolutions: c.allowedResolutions ?? ALLOWED[c.type] };
-    const resolution = chooseResolution(this.options, full);
+    const allowedResolutions = c.allowedResolutions ?? ALLOWED[c.type];
+    const listed = this.plan.conflicts.length < MAX_LISTED_CONFLICTS;
     this.plan.conflictTotal++;
-    if (this.plan.conflicts.length < MAX_LISTED_CONFLICTS) this.plan.conflicts.push({ ...full, resolution });
+    // one way out and nothing to list (a million foreign records): no conflict object to make
+    if (allowedResolutions.length === 1 && !listed) return allowedResolutions[0];
+    const full = { ...c, id: `${c.type}:${c.kind}:${c.line}:${c.field ?? ""}`, allowedResolutions };
+    const resolution = chooseResolution(this.options, full);
+    if (listed) this.plan.conflicts.push({ ...full, resolution });
     return resolution;
   }
 
@@ -229,6 +237,7 @@ class Planner implements IdMapping {
   mapRef(kinds: readonly KindName[], id: string): string | undefined {
     const l = this.fileLine(kinds, id);
     if (l !== undefined) {
+      if (!this.decided(l)) return void (this.sawUndecided = true);
       const t = this.targetOfLine(l, id);
       return t === id ? undefined : t;
     }
@@ -240,16 +249,12 @@ class Planner implements IdMapping {
     return undefined;
   }
 
-  undecided(kinds: readonly KindName[] | null, id: string): number {
-    const l = kinds ? this.fileLine(kinds, id) : (this.lines.get(id) ?? this.lines.get(id.toLowerCase()));
-    return l !== undefined && !this.decided(l) ? l : -1;
-  }
-
   mapAnyId(id: string): string | undefined {
     let found = id;
     let l = this.lines.get(found);
     if (l === undefined && id !== (found = id.toLowerCase())) l = this.lines.get(found);
     if (l !== undefined) {
+      if (!this.decided(l)) return void (this.sawUndecided = true);
       const t = this.targetOfLine(l, found);
       return t === found ? undefined : t;
     }
@@ -598,8 +603,17 @@ class Planner implements IdMapping {
     return l !== undefined && l > line && !this.decided(l);
   }
 
+  /** recent derived ids: a record's id is derived when it is decided, again for every reference to it, mostly nearby */
+  private derivedCache = new Map<string, string>();
+
   private remapId(kind: KindName, sourceId: string): string {
-    return nameUuid(REMAP_NAMESPACE, `${this.targetUserId}:${kind}:${sourceId}`);
+    const name = `${this.targetUserId}:${kind}:${sourceId}`;
+    let id = this.derivedCache.get(name);
+    if (id === undefined) {
+      if (this.derivedCache.size >= 50_000) this.derivedCache.clear();
+      this.derivedCache.set(name, (id = nameUuid(REMAP_NAMESPACE, name)));
+    }
+    return id;
   }
 
   /** natural key → the target's record holding it (null: nobody), filled a page at a time */
