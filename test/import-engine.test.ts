@@ -58,6 +58,32 @@ describe("import engine", () => {
     expect(translated(expected, matchRecords(expected, after))).toEqual(sortedRecords(after));
   });
 
+  it("a claim citing a later claim is written with the cited claim's new id, after it, and so are the claims under it", async () => {
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const lines = await exportLines(alice.id);
+    const claimAt = (i: number) => lines[i].type === "claim";
+    // a parent claim with a child later in the file, citing the file's last claim
+    const parentAt = lines.findIndex((l, i) => claimAt(i) && lines.slice(i + 1).some((c) => c.type === "claim" && c.data.parentClaimId === l.data.id));
+    const lastClaim = lines.findLastIndex((_, i) => claimAt(i));
+    const childAt = lines.findIndex((c) => c.type === "claim" && c.data.parentClaimId === lines[parentAt].data.id);
+    expect(parentAt).toBeGreaterThan(0);
+    expect(childAt).toBeLessThan(lastClaim);
+    const cited = lines[lastClaim].data.id as string;
+    const parent = lines[parentAt];
+    lines[parentAt] = { ...parent, data: { ...parent.data, text: `see ${cited}`, gloss: [{ type: "claimRef", content: cited, refType: "claim", refClaimId: cited }] } };
+    lines[lastClaim] = { ...lines[lastClaim], data: { ...lines[lastClaim].data, text: "the cited claim", gloss: [] } };
+    const gina = await user("gina@example.com");
+    // a line per page: the cited claim is decided pages after the claims that wait for it
+    await runImport(h.rt.config.database, { targetUserId: gina.id, options: opts(), source: lineSource(lines, 1) });
+    const after = await exportLines(gina.id);
+    const byText = (t: string) => after.find((l) => l.type === "claim" && l.data.text === t)!;
+    const citedAfter = byText("the cited claim").data.id as string;
+    const parentAfter = byText(`see ${citedAfter}`);
+    expect(parentAfter.data.gloss).toEqual([{ type: "claimRef", content: citedAfter, refType: "claim", refClaimId: citedAfter }]);
+    expect(after.filter((l) => l.type === "claim" && l.data.parentClaimId === parentAfter.data.id).length).toBeGreaterThan(0);
+    expect(JSON.stringify(after)).not.toContain(cited);
+  });
+
   it("re-importing your own archive in SKIP mode changes nothing", async () => {
     const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
     const before = await exportLines(alice.id);

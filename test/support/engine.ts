@@ -38,9 +38,10 @@ export async function exportLines(rt: Runtime, ownerId: string): Promise<Line[]>
   return (await readNative(Buffer.concat(chunks))).lines;
 }
 
-export function lineSource(lines: readonly { type: string; data: Record<string, unknown> }[]): LineSource {
+export function lineSource(lines: readonly { type: string; data: Record<string, unknown> }[], batchLines = Infinity): LineSource {
   return async function* () {
     // new objects every pass, as a file read again gives them: the import may change what it is handed
-    yield lines.map((l, i): ParsedLine => ({ ok: true, line: i + 1, type: l.type, data: structuredClone(l.data) }));
+    const parsed = lines.map((l, i): ParsedLine => ({ ok: true, line: i + 1, type: l.type, data: structuredClone(l.data) }));
+    for (let i = 0; i < parsed.length; i += batchLines) yield parsed.slice(i, i + batchLines);
   };
 }

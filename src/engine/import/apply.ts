@@ -104,7 +104,9 @@ export class PlanWriter implements PlanSink {
     if (this.mapIds(r)) await this.write(r);
     else {
       this.held.set(line, r);
+      // what points at it names it by the file's id, or by its own once mapped
       this.heldById.set(r.id, r);
+      this.heldById.set(this.ids.mapRef([kind.kind], r.id) ?? r.id, r);
     }
   }
 
@@ -116,6 +118,7 @@ export class PlanWriter implements PlanSink {
         if (!this.mapIds(r)) continue;
         this.held.delete(r.line);
         this.heldById.delete(r.id);
+        this.heldById.delete(this.ids.mapRef([r.kind.kind], r.id) ?? r.id);
         await this.write(r);
         progress = true;
       }
