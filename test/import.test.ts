@@ -243,10 +243,14 @@ describe("bad input", () => {
     const lines = aliceLines.slice(0, 40).map((l) => JSON.stringify(l));
     lines[9] = "{ not json";
     lines[19] = JSON.stringify({ type: "memory", data: { id: "x" } });
+    // starts like a line of ours (the first look reads only that far), breaks later
+    lines[29] = '{"type":"memory","data":{"id":"broken-later","content": }}';
+    // an id given twice: the first look and JSON.parse would disagree on which record this is
+    lines[34] = lines[34].replace('"data":{"id":"', '"data":{"id":"decoy","id":"');
     const uploadId = await stage(erin.token, gzipSync(Buffer.from(lines.join("\r\n"))), "bad.jsonl.gz");
     const p = await preview(erin.token, uploadId);
     expect(p).toMatchObject({ __typename: "InvalidArchiveError", line: 10 });
-    if (p.__typename === "InvalidArchiveError") expect(p.problems.map((x) => x.line)).toEqual([10, 20]);
+    if (p.__typename === "InvalidArchiveError") expect(p.problems.map((x) => x.line)).toEqual([10, 20, 30, 35]);
     const r = await importIt(erin.token, uploadId);
     expect(r.__typename).toBe("InvalidArchiveError");
     expect(await s.rt.db.app.count({ where: { ownerId: erin.id } })).toBe(0);
@@ -254,7 +258,7 @@ describe("bad input", () => {
     // lenient: the bad lines are skipped with warnings naming them
     const lenient = await preview(erin.token, uploadId, { strict: false });
     if (lenient.__typename !== "ImportPreview") throw new Error(lenient.__typename);
-    expect(lenient.warnings.filter((w) => /^line (10|20)\b/.test(w))).toHaveLength(2);
+    expect(lenient.warnings.filter((w) => /^line (10|20|30|35)\b/.test(w))).toHaveLength(4);
   });
 
   it("refuses an archive of an unknown major version", async () => {

@@ -40,6 +40,7 @@ const DROPPED = 2; // will not exist after the import: what refers to it is skip
 const DERIVED = 4; // its target id is remapId(kind, id)
 const FRESH = 8; // its target id is freshId(kind, id) (CREATE_NEW)
 const EXPLICIT = 16; // its target id is in `explicit`
+const COUNTED = 32; // pass A counted it as a record
 const MOVED = DERIVED | FRESH | EXPLICIT;
 
 export interface Placeholder {
@@ -271,10 +272,8 @@ class Planner implements IdMapping {
     }
     if (p.type === "metadata") return null;
     const kind = kindDef(p.type);
-    if (!kind) {
-      this.warn(`line ${p.line}: unknown record type "${p.type}" ignored`);
-      return null;
-    }
+    // unknown types were warned about in pass A
+    if (!kind) return null;
     const parsed = lineSchema(kind).safeParse(p.data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -284,37 +283,53 @@ class Planner implements IdMapping {
     return { line: p.line, kind, data: parsed.data as Row };
   }
 
-  private invalid(line: number) {
+  private invalid(line: number, dropped = true) {
     this.room(line);
-    this.state[line] |= INVALID | DROPPED;
+    this.state[line] |= dropped ? INVALID | DROPPED : INVALID;
+    // decided (nothing to do), so nothing waits for it
+    this.setAction(line, Action.Skip);
   }
 
+  /**
+   * Pass A: the file's ids and who exported it. Lines are checked against
+   * their kind's schema in pass B (which parses every line anyway); here a
+   * source may give records with their id alone (`LineSource.heads`).
+   */
   async scan(source: LineSource) {
     let foreignOwner: string | null = null;
-    for await (const batch of source()) {
+    for await (const batch of (source.heads ?? source)()) {
       for (const p of batch) {
-        if (p.ok && p.type === "metadata") {
+        if (!p.ok) {
+          this.problem({ line: p.line, kind: p.kind, message: p.message });
+          this.invalid(p.line);
+          continue;
+        }
+        if (p.type === "metadata") {
           this.plan.metadata ??= p.data;
           const exporter = p.data.exporterUserId;
           if (typeof exporter === "string" && exporter && this.plan.exporterUserId === null) this.plan.exporterUserId = exporter;
           continue;
         }
         // FOVEA files without a metadata line name their owner on personas and annotations
-        if (p.ok && (p.type === "persona" || p.type === "annotation") && typeof p.data.userId === "string" && p.data.userId !== this.targetUserId) {
+        if ((p.type === "persona" || p.type === "annotation") && typeof p.data.userId === "string" && p.data.userId !== this.targetUserId) {
           foreignOwner ??= p.data.userId;
         }
-        const r = this.record(p);
-        if (!r) {
-          if (p.ok && kindDef(p.type)) this.invalid(p.line);
+        const kind = kindDef(p.type);
+        if (!kind) {
+          this.warn(`line ${p.line}: unknown record type "${p.type}" ignored`);
           continue;
         }
-        const first = this.register(r.kind, r.data.id as string, r.line);
+        const id = p.data.id;
+        // no usable id: pass B's schema check says what is wrong
+        if (typeof id !== "string" || !id) continue;
+        const first = this.register(kind, id, p.line);
         if (first !== undefined) {
-          this.problem({ line: r.line, kind: r.kind.kind, message: `id ${r.data.id} appears twice in the file (first on line ${first})` });
-          this.state[r.line] |= INVALID; // the first keeps the id: the repeat is no record of its own
+          this.problem({ line: p.line, kind: kind.kind, message: `id ${id} appears twice in the file (first on line ${first})` });
+          this.invalid(p.line, false); // the first keeps the id: the repeat is no record of its own
           continue;
         }
         this.plan.records++;
+        this.state[p.line] |= COUNTED;
       }
     }
     if (this.plan.exporterUserId) this.plan.crossUser = this.plan.exporterUserId !== this.targetUserId;
@@ -322,15 +337,20 @@ class Planner implements IdMapping {
       this.plan.exporterUserId = foreignOwner;
       this.plan.crossUser = true;
     }
-    if (this.plan.problems.length && this.options.strict) {
-      const first = this.plan.problems[0];
+  }
+
+  /** Strict: any malformed line fails the import, every one of them (up to the cap) named. Lenient: each is a warning. */
+  private reportProblems() {
+    const problems = this.plan.problems.sort((a, b) => a.line - b.line);
+    if (problems.length && this.options.strict) {
+      const first = problems[0];
       throw new InvalidArchiveError(
-        `${this.plan.problems.length}${this.plan.problems.length >= MAX_PROBLEMS ? "+" : ""} malformed line(s); the first is line ${first.line}${first.kind ? ` (${first.kind})` : ""}: ${first.message}`,
+        `${problems.length}${problems.length >= MAX_PROBLEMS ? "+" : ""} malformed line(s); the first is line ${first.line}${first.kind ? ` (${first.kind})` : ""}: ${first.message}`,
         first.line,
-        this.plan.problems,
+        problems,
       );
     }
-    for (const p of this.plan.problems) this.warn(`line ${p.line}${p.kind ? ` (${p.kind})` : ""}: ${p.message}; skipped`);
+    for (const p of problems) this.warn(`line ${p.line}${p.kind ? ` (${p.kind})` : ""}: ${p.message}; skipped`);
   }
 
   // ---------- pass B ----------
@@ -338,23 +358,37 @@ class Planner implements IdMapping {
   async decide(source: LineSource, reader: RawReader, sink: PlanSink | null) {
     this.reader = reader;
     this.sink = sink;
-    await sink?.begin(this.plan, this);
+    // a strict import that has failed already only looks for the rest of the malformed lines
+    let failed = this.options.strict && this.plan.problems.length > 0;
+    if (!failed) await sink?.begin(this.plan, this);
     const pending: FileRecord[] = [];
     for await (const batch of source()) {
-      // lines pass A validated are taken as they come: the same bytes, read again
       const ready: FileRecord[] = [];
       for (const p of batch) {
-        if (!p.ok || p.type === "metadata" || p.line >= this.state.length || this.state[p.line] & INVALID) continue;
-        const kind = kindDef(p.type);
-        if (!kind) continue;
-        const r = { line: p.line, kind, data: p.data };
+        if (p.line < this.state.length && this.state[p.line] & INVALID) continue;
+        const r = this.record(p);
+        if (!r) {
+          if (!p.ok || kindDef(p.type)) this.dropInvalid(p);
+          continue;
+        }
+        if (this.fileLine([r.kind.kind], r.data.id as string) !== r.line) {
+          // pass A saw another id on this line (a key given twice, read differently): no record to trust
+          this.problem({ line: r.line, kind: r.kind.kind, message: "the record's id is ambiguous" });
+          this.dropInvalid(p);
+          continue;
+        }
+        if (failed || (this.options.strict && this.plan.problems.length)) {
+          failed = true;
+          continue;
+        }
         if (this.forwardRef(r)) {
           pending.push(r);
           this.pendingLines.add(r.line);
         } else ready.push(r);
       }
-      await this.decidePage(ready);
+      if (!failed) await this.decidePage(ready);
     }
+    if (failed) return this.reportProblems();
     // out-of-order lines: decide them once what they point at is decided
     let progress = true;
     while (pending.length && progress) {
@@ -379,7 +413,14 @@ class Planner implements IdMapping {
       this.plan.deferred.push(...pending.map((r) => r.line));
       await this.decidePage(pending, true);
     }
+    this.reportProblems();
     await this.sink?.end();
+  }
+
+  /** A line pass B found malformed: no record; one pass A counted is counted no more. */
+  private dropInvalid(p: ParsedLine) {
+    if (p.line < this.state.length && this.state[p.line] & COUNTED) this.plan.records--;
+    this.invalid(p.line);
   }
 
   /** every decided line has an action: the action table doubles as the set of decided lines */
@@ -603,15 +644,15 @@ class Planner implements IdMapping {
     return l !== undefined && l > line && !this.decided(l);
   }
 
-  /** recent derived ids: a record's id is derived when it is decided, again for every reference to it, mostly nearby */
-  private derivedCache = new Map<string, string>();
+  /** recent derived ids, per kind: a record's id is derived when it is decided, again for every reference to it, mostly nearby */
+  private derivedCache = KINDS.map(() => new Map<string, string>());
 
   private remapId(kind: KindName, sourceId: string): string {
-    const name = `${this.targetUserId}:${kind}:${sourceId}`;
-    let id = this.derivedCache.get(name);
+    const cache = this.derivedCache[KIND_INDEX.get(kind)! - 1];
+    let id = cache.get(sourceId);
     if (id === undefined) {
-      if (this.derivedCache.size >= 50_000) this.derivedCache.clear();
-      this.derivedCache.set(name, (id = nameUuid(REMAP_NAMESPACE, name)));
+      if (cache.size >= 20_000) cache.clear();
+      cache.set(sourceId, (id = nameUuid(REMAP_NAMESPACE, `${this.targetUserId}:${kind}:${sourceId}`)));
     }
     return id;
   }

@@ -5,7 +5,7 @@ import type { Config } from "../../config.js";
 import type { Db } from "../../db/client.js";
 import type { ImportRecord } from "../../generated/sqlite/client.js";
 import { FORMAT_NAME } from "../archive/format.js";
-import { openArchive, parseLine, type OpenedArchive } from "../archive/reader.js";
+import { canonicalType, openArchive, parseLine, type OpenedArchive, type ParsedLine, type RawLine } from "../archive/reader.js";
 import { foveaContext, foveaMapper, isNativeHead, type LineMapper } from "../adapters/fovea.js";
 import { openMemorySource } from "../adapters/openmemory.js";
 import { InvalidArchiveError, StowageError } from "../errors.js";
@@ -30,15 +30,27 @@ export interface ArchiveFile {
 export function lineSource(archive: OpenedArchive): LineSource {
   // what the reads learn about a FOVEA file (which entities are locations), shared by all of them
   const fovea = foveaContext();
-  return async function* () {
+  async function* read(heads: boolean) {
     // native or not: decided on the first line
     let adapt: LineMapper | null | undefined = archive.format === "JSONL" ? undefined : null;
     for await (const raws of archive.lines()) {
-      const parsed = raws.map(parseLine);
-      if (adapt === undefined && parsed.length) adapt = isNativeHead(parsed[0]) ? null : foveaMapper(fovea);
-      yield adapt ? parsed.map(adapt) : parsed;
+      if (adapt === undefined && raws.length) adapt = isNativeHead(parseLine(raws[0])) ? null : foveaMapper(fovea);
+      if (adapt) yield raws.map((r) => adapt!(parseLine(r)));
+      else yield heads ? raws.map(nativeHead) : raws.map(parseLine);
     }
-  };
+  }
+  return Object.assign(() => read(false), { heads: () => read(true) });
+}
+
+// A line exactly as stowage writes one: the type, then the record's id first.
+// Anything else (escapes in the id, another key order) is parsed whole.
+const NATIVE_HEAD = /^\{"type":"([A-Za-z]+)","data":\{"id":"([^"\\]{1,200})"[,}]/;
+
+/** A native line for pass A: its type and id, without parsing the rest. */
+function nativeHead(raw: RawLine): ParsedLine {
+  const m = raw.problem ? null : NATIVE_HEAD.exec(raw.text);
+  if (!m || m[1] === "metadata") return parseLine(raw);
+  return { ok: true, line: raw.line, type: canonicalType(m[1]), sourceType: m[1], data: { id: m[2] } };
 }
 
 export async function openSource(path: string): Promise<{ archive: OpenedArchive; source: LineSource }> {

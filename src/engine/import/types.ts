@@ -55,4 +55,12 @@ export type ParsedLine =
   | { ok: false; line: number; kind: string | null; message: string };
 
 /** Re-readable: each call streams the lines again from the start, as new objects (the import changes the records it is handed). */
-export type LineSource = () => AsyncIterable<ParsedLine[]>;
+export type LineSource = (() => AsyncIterable<ParsedLine[]>) & {
+  /**
+   * The same lines for a first look, cheaper where the source can: a record's
+   * data may hold its id alone (its other fields are read, and checked, on
+   * the next pass). Metadata lines, and records of files whose owner shows on
+   * their records (FOVEA's), come whole.
+   */
+  heads?: () => AsyncIterable<ParsedLine[]>;
+};
