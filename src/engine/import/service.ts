@@ -50,7 +50,9 @@ const NATIVE_HEAD = /^\{"type":"([A-Za-z]+)","data":\{"id":"([^"\\]{1,200})"[,}]
 function nativeHead(raw: RawLine): ParsedLine {
   const m = raw.problem ? null : NATIVE_HEAD.exec(raw.text);
   if (!m || m[1] === "metadata") return parseLine(raw);
-  return { ok: true, line: raw.line, type: canonicalType(m[1]), sourceType: m[1], data: { id: m[2] } };
+  // a copy, not a slice: the planner keeps every id, and a slice would keep its whole line with it
+  const id = JSON.parse(`"${m[2]}"`) as string;
+  return { ok: true, line: raw.line, type: canonicalType(m[1]), sourceType: m[1], data: { id } };
 }
 
 export async function openSource(path: string): Promise<{ archive: OpenedArchive; source: LineSource }> {
