@@ -104,27 +104,34 @@ export class DriverWriter {
     this.counts[model] = (this.counts[model] ?? 0) + rows.length;
   }
 
+  /** INSERT texts by table, columns and row count: a full batch's is made once */
+  private statements = new Map<string, string>();
+
+  private insertSql(info: ModelInfo, columns: ColumnInfo[], rows: number): string {
+    const names = columns.map((c) => quote(c.column)).join(", ");
+    const cacheKey = `${info.table}\u0000${names}\u0000${rows}`;
+    let sql = this.statements.get(cacheKey);
+    if (sql) return sql;
+    const tuples: string[] = new Array(rows);
+    let p = 0;
+    for (let r = 0; r < rows; r++) tuples[r] = `(${columns.map((c) => (this.provider === "postgresql" ? `$${++p}${pgCast(c)}` : "?")).join(", ")})`;
+    sql = `INSERT INTO ${quote(info.table)} (${names}) VALUES ${tuples.join(", ")}`;
+    this.statements.set(cacheKey, sql);
+    return sql;
+  }
+
   private async insert(info: ModelInfo, rows: object[]): Promise<void> {
     const columns = insertColumns(info, rows);
     const per = Math.max(1, Math.min(ROWS_PER_STATEMENT, Math.floor(MAX_BIND_PARAMS[this.provider] / columns.length)));
-    const pg = this.provider === "postgresql";
-    const casts = columns.map((c) => (pg ? pgCast(c) : ""));
-    const head = `INSERT INTO ${quote(info.table)} (${columns.map((c) => quote(c.column)).join(", ")}) VALUES `;
     for (let start = 0; start < rows.length; start += per) {
       const n = Math.min(per, rows.length - start);
       const params: unknown[] = new Array(n * columns.length);
-      const tuples: string[] = new Array(n);
       let p = 0;
       for (let r = 0; r < n; r++) {
         const row = rows[start + r] as Record<string, unknown>;
-        const marks: string[] = new Array(columns.length);
-        for (let i = 0; i < columns.length; i++) {
-          params[p++] = driverValue(this.provider, toParam(info, columns[i], valueOrDefault(info, columns[i], row, this.now), this.provider));
-          marks[i] = pg ? `$${p}${casts[i]}` : "?";
-        }
-        tuples[r] = `(${marks.join(", ")})`;
+        for (const c of columns) params[p++] = driverValue(this.provider, toParam(info, c, valueOrDefault(info, c, row, this.now), this.provider));
       }
-      await this.tx.run(head + tuples.join(", "), params);
+      await this.tx.run(this.insertSql(info, columns, n), params);
     }
   }
 }

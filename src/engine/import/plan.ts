@@ -504,15 +504,17 @@ class Planner implements IdMapping {
     const k = key(kind.kind, sourceId);
 
     // 1. references: every column reference must resolve (file first, then the target's data)
-    const resolved: Row = { ...r.data };
+    // the references as they will be (the record itself is rewritten when it is written)
+    const resolvedRefs = new Map<string, unknown>();
+    const resolved = (f: string) => (resolvedRefs.has(f) ? resolvedRefs.get(f) : r.data[f]);
     for (const ref of kind.refs) {
-      const id = resolved[ref.field];
+      const id = r.data[ref.field];
       if (typeof id !== "string" || !id) continue;
-      const kinds = typeof ref.kinds === "function" ? ref.kinds(resolved) : ref.kinds;
+      const kinds = typeof ref.kinds === "function" ? ref.kinds(r.data) : ref.kinds;
       if (!kinds) continue;
       const res = this.resolveRef(kinds, id, targetOwned);
       if ("id" in res && !(cyclic && this.isForward(kinds, id, r.line))) {
-        resolved[ref.field] = res.id;
+        resolvedRefs.set(ref.field, res.id);
         continue;
       }
       if ("dropped" in res) {
@@ -540,7 +542,7 @@ class Planner implements IdMapping {
         ]);
       }
       if (resolution === "CREATE_PLACEHOLDER") {
-        resolved[ref.field] = await this.placeholder(refKind, id);
+        resolvedRefs.set(ref.field, await this.placeholder(refKind, id));
         continue;
       }
       return this.skip(r);
@@ -600,7 +602,7 @@ class Planner implements IdMapping {
 
     // 3. natural key (app name, persona name, ontology of a persona, summary of video+persona)
     if (kind.naturalKey && action !== Action.Update) {
-      const nk = kind.naturalKey.map((f) => resolved[f]);
+      const nk = kind.naturalKey.map(resolved);
       const nkKey = `${kind.kind}\u0000${JSON.stringify(nk)}`;
       const existingId = this.plannedKeys.get(nkKey) ?? (await this.naturalKeyOwner(kind, nk));
       if (existingId && existingId !== targetId) {
@@ -624,7 +626,7 @@ class Planner implements IdMapping {
           return merged;
         }
         // RENAME
-        const name = await this.freeName(kind, String(resolved.name));
+        const name = await this.freeName(kind, String(resolved("name")));
         this.renames.set(r.line, name);
         this.plannedKeys.set(`${kind.kind}\u0000${JSON.stringify([name])}`, targetId);
       } else {
