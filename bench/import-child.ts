@@ -72,6 +72,8 @@ function ownedRows(file: string, tables: string[], userId: string): number {
 
 async function main() {
   const spec = JSON.parse(process.argv[2]) as ImportChildSpec;
+  // as the server and the CLI run (src/cli/main.ts)
+  if (spec.measure !== "baseline") (await import("../src/heap.js")).tuneHeap();
   const options = { mode: "SKIP" as const, strict: true, resolutions: [] };
   const baseline = spec.measure === "baseline" ? await import("./import-baseline.js") : undefined;
   const service = spec.measure !== "baseline" ? await import("../src/engine/import/service.js") : undefined;

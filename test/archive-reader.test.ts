@@ -16,7 +16,7 @@ import { InvalidArchiveError, UnsupportedFormatVersionError } from "../src/engin
 import { FORMAT_NAME, GENERATOR, MANIFEST_PATH, RECORDS_PATH, type Manifest } from "../src/engine/archive/format.js";
 import { gzipped, jsonlChunks, measured, type Digest, type LineStats } from "../src/engine/archive/lines.js";
 import { LineSplitter, type RawLine } from "../src/engine/archive/line-splitter.js";
-import { DEFAULT_READ_LIMITS, lineBatches, openArchive, parseJson, parseLine, type OpenedArchive, type ParsedLine, type ReadLimits } from "../src/engine/archive/reader.js";
+import { BATCH_LINES, DEFAULT_READ_LIMITS, lineBatches, openArchive, parseJson, parseLine, type OpenedArchive, type ParsedLine, type ReadLimits } from "../src/engine/archive/reader.js";
 import type { ExportRecord } from "../src/engine/records.js";
 import { fixture } from "./support/fixtures.js";
 import { until } from "./support/poll.js";
@@ -163,13 +163,13 @@ describe("native ZIP archives", () => {
     expect(JSON.parse((await drain(await a.openMember(MANIFEST_PATH))).toString())).toEqual(manifest);
   });
 
-  it("gives batches of about 1000 lines", async () => {
+  it(`gives batches of ${BATCH_LINES} lines`, async () => {
     const path = tmp("many.zip");
-    const records = Array.from({ length: 2500 }, (_, i) => ({ kind: "app", data: { id: `a${i}`, name: `n${i}` } }));
+    const records = Array.from({ length: 2 * BATCH_LINES + 100 }, (_, i) => ({ kind: "app", data: { id: `a${i}`, name: `n${i}` } }));
     await writeNative(path, { records });
     const sizes: number[] = [];
     for await (const b of (await openArchive(path)).lines()) sizes.push(b.length);
-    expect(sizes).toEqual([1000, 1000, 501]);
+    expect(sizes).toEqual([BATCH_LINES, BATCH_LINES, 101]);
   });
 
   it("refuses records that do not match the manifest's sha256, after the last line and before anything else", async () => {

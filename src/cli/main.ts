@@ -7,6 +7,9 @@ import { usersCommand } from "./users.js";
 import { exportCommand } from "./export.js";
 import { importCommand } from "./import.js";
 import { seedCommand } from "./seed.js";
+import { tuneHeap } from "../heap.js";
+
+tuneHeap();
 
 const program = new Command("stowage")
   .description("Move a user's workspace data out of and into a service.")

@@ -4,6 +4,7 @@ import type { Pool, PoolClient } from "pg";
 import type { Database } from "../config.js";
 import { adapterFactory, pgPoolConfig } from "./adapters.js";
 import { pgReader, registerReader, sqliteReader, type RawReader } from "./raw.js";
+import { WRITE_OPERATIONS, writesFree } from "./write-gate.js";
 
 // Both generated clients expose the same models; code is written against one type.
 export type Db = SqliteClient;
@@ -83,14 +84,27 @@ export async function openDb(database: Database, options: DbOptions = {}): Promi
   const log = options.onQuery ? [{ emit: "event" as const, level: "query" as const }] : [];
   const tracked = await trackedAdapter(database);
   // only the provider's own generated client is loaded: each brings its query compiler
-  const db = (
+  const base = (
     database.provider === "sqlite"
       ? new (await import("../generated/sqlite/client.js")).PrismaClient({ adapter: tracked.factory as never, log })
       : (new (await import("../generated/postgresql/client.js")).PrismaClient({ adapter: tracked.factory as never, log }) as unknown as SqliteClient)
   ) as Db;
   if (options.onQuery) {
     const onQuery = options.onQuery;
-    (db as unknown as { $on(e: "query", cb: (ev: { query: string }) => void): void }).$on("query", (ev) => onQuery(ev.query));
+    (base as unknown as { $on(e: "query", cb: (ev: { query: string }) => void): void }).$on("query", (ev) => onQuery(ev.query));
+  }
+  let db = base;
+  if (database.provider === "sqlite") {
+    // writes wait, without holding the event loop, for an import of this process that holds the file (write-gate.ts)
+    const file = database.file;
+    db = base.$extends({
+      query: {
+        async $allOperations({ operation, args, query }) {
+          if (WRITE_OPERATIONS.has(operation)) await writesFree(file);
+          return query(args);
+        },
+      },
+    }) as unknown as Db;
   }
   if (database.provider === "sqlite") {
     // WAL lets readers (an export's snapshot) run beside a writer.
@@ -106,6 +120,6 @@ export async function openDb(database: Database, options: DbOptions = {}): Promi
     db,
     database,
     transactionReader: () => (database.provider === "sqlite" ? sqliteReader(tracked.sqlite()) : pgReader(tracked.lastClient() as never, database.schema)),
-    close: () => db.$disconnect(),
+    close: () => base.$disconnect(),
   };
 }

@@ -8,6 +8,7 @@ import type { Client } from "pg";
 import type { Database } from "../config.js";
 import { pgPoolConfig } from "./adapters.js";
 import { pgReader, sqliteReader, type RawReader } from "./raw.js";
+import { holdingWrites } from "./write-gate.js";
 
 export interface DriverTx extends RawReader {
   /** runs a statement with bound values (already in the driver's forms: see driver-write.ts); the number of rows it changed */
@@ -51,27 +52,13 @@ function pgTx(client: Client, schema: string): DriverTx {
  * Runs `fn` in one transaction on a connection of its own: committed when it
  * resolves, rolled back when it throws. On SQLite the write lock is taken
  * first (BEGIN IMMEDIATE): a transaction that reads and then writes could
- * otherwise meet another writer and fail instead of waiting for it.
+ * otherwise meet another writer and fail instead of waiting for it; and the
+ * process's own writes wait for it meanwhile (write-gate.ts).
  */
 export async function withDriverTransaction<T>(database: Database, fn: (tx: DriverTx) => Promise<T>): Promise<T> {
   if (database.provider === "sqlite") {
-    const { default: Sqlite } = await import("better-sqlite3");
-    const conn = new Sqlite(database.file, { timeout: 30_000 });
-    try {
-      conn.pragma("foreign_keys = ON");
-      conn.pragma("synchronous = NORMAL");
-      conn.exec("BEGIN IMMEDIATE");
-      try {
-        const result = await fn(sqliteTx(conn));
-        conn.exec("COMMIT");
-        return result;
-      } catch (err) {
-        if (conn.inTransaction) conn.exec("ROLLBACK");
-        throw err;
-      }
-    } finally {
-      conn.close();
-    }
+    const file = database.file;
+    return holdingWrites(file, () => sqliteTransaction(file, fn));
   }
   const { default: pg } = await import("pg");
   const client = new pg.Client(pgPoolConfig(database));
@@ -88,5 +75,25 @@ export async function withDriverTransaction<T>(database: Database, fn: (tx: Driv
     }
   } finally {
     await client.end();
+  }
+}
+
+async function sqliteTransaction<T>(file: string, fn: (tx: DriverTx) => Promise<T>): Promise<T> {
+  const { default: Sqlite } = await import("better-sqlite3");
+  const conn = new Sqlite(file, { timeout: 30_000 });
+  try {
+    conn.pragma("foreign_keys = ON");
+    conn.pragma("synchronous = NORMAL");
+    conn.exec("BEGIN IMMEDIATE");
+    try {
+      const result = await fn(sqliteTx(conn));
+      conn.exec("COMMIT");
+      return result;
+    } catch (err) {
+      if (conn.inTransaction) conn.exec("ROLLBACK");
+      throw err;
+    }
+  } finally {
+    conn.close();
   }
 }

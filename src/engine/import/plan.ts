@@ -17,6 +17,7 @@ import type { RawReader } from "../../db/raw.js";
 import { InvalidArchiveError, type LineProblem } from "../errors.js";
 import { nameUuid } from "../ids.js";
 import { KINDS, kindDef, lineSchema, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
+import { IdIndex } from "./id-index.js";
 import { naturalKeyHolders, owners } from "./lookups.js";
 import { ALLOWED, chooseResolution } from "./resolve.js";
 import type { Conflict, ConflictType, ImportOptions, KindPlanCounts, LineSource, ParsedLine, PlanCounts, Resolution } from "./types.js";
@@ -113,7 +114,7 @@ type Ref = { id: string } | { missing: true } | { dropped: true };
 class Planner implements IdMapping {
   readonly plan: ImportPlan;
   /** the file's ids: id → its line (the first kind to use an id; see `overflow`) */
-  private lines = new Map<string, number>();
+  private lines = new IdIndex();
   /** `${kind}\0${id}` → line, for an id that a second kind of the file uses too */
   private overflow = new Map<string, number>();
   private kindAt = new Uint8Array(1024);
@@ -653,7 +654,7 @@ class Planner implements IdMapping {
     const cache = this.derivedCache[KIND_INDEX.get(kind)! - 1];
     let id = cache.get(sourceId);
     if (id === undefined) {
-      if (cache.size >= 20_000) cache.clear();
+      if (cache.size >= 2_000) cache.clear();
       cache.set(sourceId, (id = nameUuid(REMAP_NAMESPACE, `${this.targetUserId}:${kind}:${sourceId}`)));
     }
     return id;

@@ -1,0 +1,47 @@
+// SQLite has one writer at a time, and better-sqlite3 waits for the write lock
+// synchronously, holding the event loop while it waits. A write of the
+// server's own client that met an import's lock would stop the whole process
+// — the import with it, so the lock never came free — for the busy timeout,
+// and then fail. So in this process, writes wait for a running import here,
+// asynchronously, and go once it has committed or rolled back. (Another
+// process, a CLI import beside the server, still meets the busy timeout.)
+import { resolve } from "node:path";
+
+const running = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` (a write transaction on the database file) while this process's other writes wait. */
+export function holdingWrites<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const key = resolve(file);
+  const before = running.get(key) ?? Promise.resolve();
+  const run = before.then(fn, fn);
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  running.set(key, settled);
+  void settled.then(() => {
+    if (running.get(key) === settled) running.delete(key);
+  });
+  return run;
+}
+
+/** Resolves once no write transaction of this process holds the database file (at once when none does). */
+export async function writesFree(file: string): Promise<void> {
+  const key = resolve(file);
+  for (let p = running.get(key); p; p = running.get(key)) await p;
+}
+
+/** Prisma operations that write. */
+export const WRITE_OPERATIONS = new Set([
+  "create",
+  "createMany",
+  "createManyAndReturn",
+  "update",
+  "updateMany",
+  "updateManyAndReturn",
+  "upsert",
+  "delete",
+  "deleteMany",
+  "$executeRaw",
+  "$executeRawUnsafe",
+]);

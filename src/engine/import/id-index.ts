@@ -1,0 +1,108 @@
+// id → line for every record of a file, sized for millions: ids in UUID form
+// (lowercase, as stowage, OpenMemory and FOVEA write them) are kept as four
+// 32-bit words in typed arrays, outside the garbage-collected heap; any other
+// id, spelled any other way, in a Map. A string key per record would cost
+// about 90 bytes of heap each, and the collector its time walking them.
+const EMPTY = 0;
+
+/** The four words of a lowercase UUID (8-4-4-4-12 hex), or false. */
+function uuidWords(id: string, out: Uint32Array): boolean {
+  if (id.length !== 36) return false;
+  let w = 0;
+  let word = 0;
+  let digits = 0;
+  for (let i = 0; i < 36; i++) {
+    const c = id.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+      continue;
+    }
+    let v: number;
+    if (c >= 48 && c <= 57) v = c - 48;
+    else if (c >= 97 && c <= 102) v = c - 87;
+    else return false;
+    w = ((w << 4) | v) >>> 0;
+    if (++digits === 8) {
+      out[word++] = w;
+      w = 0;
+      digits = 0;
+    }
+  }
+  return true;
+}
+
+export class IdIndex {
+  private words: Uint32Array;
+  /** line + 1 per slot; 0 is an empty slot */
+  private values: Int32Array;
+  private mask: number;
+  private used = 0;
+  private others = new Map<string, number>();
+  private readonly probe = new Uint32Array(4);
+
+  constructor(capacity = 1024) {
+    const slots = 1 << Math.ceil(Math.log2(Math.max(16, capacity)));
+    this.words = new Uint32Array(slots * 4);
+    this.values = new Int32Array(slots);
+    this.mask = slots - 1;
+  }
+
+  get size(): number {
+    return this.used + this.others.size;
+  }
+
+  get(id: string): number | undefined {
+    const k = this.probe;
+    if (!uuidWords(id, k)) return this.others.get(id);
+    const slot = this.find(k[0], k[1], k[2], k[3]);
+    const v = this.values[slot];
+    return v === EMPTY ? undefined : v - 1;
+  }
+
+  has(id: string): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  /** Sets the line of an id (replacing the one it had). */
+  set(id: string, line: number): void {
+    const k = this.probe;
+    if (!uuidWords(id, k)) {
+      this.others.set(id, line);
+      return;
+    }
+    const slot = this.find(k[0], k[1], k[2], k[3]);
+    if (this.values[slot] === EMPTY) {
+      this.words.set(k, slot * 4);
+      this.used++;
+    }
+    this.values[slot] = line + 1;
+    if (this.used * 10 > (this.mask + 1) * 7) this.grow();
+  }
+
+  /** The slot holding these words, or the empty slot where they would go (linear probing). */
+  private find(a: number, b: number, c: number, d: number): number {
+    const words = this.words;
+    let slot = (Math.imul(a ^ d, 0x9e3779b1) ^ Math.imul(b ^ c, 0x85ebca6b)) & this.mask;
+    for (;;) {
+      if (this.values[slot] === EMPTY) return slot;
+      const o = slot * 4;
+      if (words[o] === a && words[o + 1] === b && words[o + 2] === c && words[o + 3] === d) return slot;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  private grow(): void {
+    const { words, values } = this;
+    const slots = (this.mask + 1) * 2;
+    this.words = new Uint32Array(slots * 4);
+    this.values = new Int32Array(slots);
+    this.mask = slots - 1;
+    for (let s = 0; s < values.length; s++) {
+      if (values[s] === EMPTY) continue;
+      const o = s * 4;
+      const slot = this.find(words[o], words[o + 1], words[o + 2], words[o + 3]);
+      this.words.set(words.subarray(o, o + 4), slot * 4);
+      this.values[slot] = values[s];
+    }
+  }
+}

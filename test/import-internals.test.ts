@@ -1,0 +1,85 @@
+// The import's own parts: the id index a million-record plan keeps, and the
+// SQLite write gate that keeps the server's own writes from stopping the
+// process while an import holds the database.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setImmediate as turn } from "node:timers/promises";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { databaseFromUrl } from "../src/config.js";
+import { openDb } from "../src/db/client.js";
+import { withDriverTransaction } from "../src/db/driver-tx.js";
+import { migrate } from "../src/db/migrate.js";
+import { IdIndex } from "../src/engine/import/id-index.js";
+import { tuneHeap } from "../src/heap.js";
+
+describe("IdIndex", () => {
+  it("answers like a Map for any ids, UUIDs or not, across growth", () => {
+    const id = fc.oneof(
+      fc.uuid(),
+      fc.uuid().map((u) => u.toUpperCase()),
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom("00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff", "0000000g-0000-0000-0000-000000000000"),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(id, fc.nat(1_000_000)), { maxLength: 3000 }), fc.array(id, { maxLength: 200 }), (sets, probes) => {
+        const index = new IdIndex(16);
+        const map = new Map<string, number>();
+        for (const [k, v] of sets) {
+          index.set(k, v);
+          map.set(k, v);
+        }
+        expect(index.size).toBe(map.size);
+        for (const k of [...map.keys(), ...probes]) expect(index.get(k)).toBe(map.get(k));
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe("HEAP_GROWING_PERCENT", () => {
+  it("takes 0–300 and refuses anything else", () => {
+    expect(tuneHeap({ HEAP_GROWING_PERCENT: "0" })).toBe(0);
+    expect(tuneHeap({ HEAP_GROWING_PERCENT: "50" })).toBe(50);
+    expect(() => tuneHeap({ HEAP_GROWING_PERCENT: "lots" })).toThrow(/HEAP_GROWING_PERCENT/);
+    expect(() => tuneHeap({ HEAP_GROWING_PERCENT: "-1" })).toThrow(/HEAP_GROWING_PERCENT/);
+  });
+});
+
+// SQLite only, whatever DATABASE_URL says: the gate exists for SQLite's one writer
+describe("SQLite write gate", () => {
+  const dir = mkdtempSync(join(tmpdir(), "stowage-gate-"));
+  const database = databaseFromUrl(undefined, dir);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a write of the process waits for an import's transaction without stopping the event loop, then lands", async () => {
+    await migrate(database);
+    const handle = await openDb(database);
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let began!: () => void;
+      const begun = new Promise<void>((r) => (began = r));
+      const importing = withDriverTransaction(database, async (tx) => {
+        await tx.run(`INSERT INTO "User" ("id", "email", "role", "createdAt", "updatedAt") VALUES (?, ?, 'USER', ?, ?)`, ["u-import", "import@example.com", "2026-01-01T00:00:00.000+00:00", "2026-01-01T00:00:00.000+00:00"]);
+        began();
+        await held;
+      });
+      await begun;
+      let written = false;
+      const write = handle.db.user.create({ data: { email: "server@example.com" } }).then(() => (written = true));
+      // the loop turns (a synchronous busy wait would stop it here for 30 s) and the write waits
+      for (let i = 0; i < 20; i++) await turn();
+      expect(written).toBe(false);
+      // reads go on meanwhile (WAL): the import's row is not committed yet
+      expect(await handle.db.user.count({ where: { email: "import@example.com" } })).toBe(0);
+      release();
+      await importing;
+      await write;
+      expect(await handle.db.user.count({ where: { email: { in: ["import@example.com", "server@example.com"] } } })).toBe(2);
+    } finally {
+      await handle.close();
+    }
+  });
+});
