@@ -58,7 +58,7 @@ describe("import engine", () => {
     expect(translated(expected, matchRecords(expected, after))).toEqual(sortedRecords(after));
   });
 
-  it("a claim citing a later claim is written with the cited claim's new id, after it, and so are the claims under it", async () => {
+  it("a claim citing a later claim ends up with the cited claim's new id, and the claims under it import too", async () => {
     const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
     const lines = await exportLines(alice.id);
     const claimAt = (i: number) => lines[i].type === "claim";

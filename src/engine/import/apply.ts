@@ -4,7 +4,8 @@
 import { modelInfos, quote } from "../../db/bulk.js";
 import type { DriverTx } from "../../db/driver-tx.js";
 import { DriverWriter } from "../../db/driver-write.js";
-import { fromLineData, lineColumns, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
+import { fromLineData, lineColumns, walkRefs, type KindDef, type Row } from "../kinds/index.js";
+import type { LineSource } from "./types.js";
 import { Action, type IdMapping, type ImportPlan, type Placeholder, type PlanSink } from "./plan.js";
 
 export interface ApplyOptions {
@@ -57,7 +58,7 @@ function sameJson(a: unknown, b: unknown): boolean {
  * references still as the file wrote them; the planner's id mapping says
  * what each becomes.
  */
-interface Held {
+interface Decided {
   kind: KindDef;
   line: number;
   data: Row;
@@ -73,16 +74,18 @@ export class PlanWriter implements PlanSink {
   private ids!: IdMapping;
   private done = 0;
   /**
-   * Records that name a record the planner has not decided yet (a claim's
-   * gloss citing a later claim), or one held here: written once it is, so
-   * what they say of it is its id after the import. A file in dependency
-   * order holds only such citations, and each only until its page is decided.
+   * Lines of records written while they named a record the planner had not
+   * decided yet (a claim's gloss citing a later claim: its new id is not known
+   * then). Their columns' references are always known (the planner holds a
+   * record back until they are), so they are written at once, and rewritten
+   * from the file once everything is decided — before the commit, so no
+   * foreign id outlives the transaction. A line number each is all it costs.
    */
-  private held = new Map<number, Held>();
-  private heldById = new Map<string, Held>();
+  private fixups: { line: number; kind: KindDef; rename: string | undefined }[] = [];
 
   constructor(
     private tx: DriverTx,
+    private source: LineSource,
     private options: ApplyOptions,
   ) {
     this.writer = new DriverWriter(tx);
@@ -101,72 +104,49 @@ export class PlanWriter implements PlanSink {
 
   async record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void> {
     const r = { kind, line, data, action, rename, id: data.id as string };
-    if (this.mapIds(r)) await this.write(r);
-    else {
-      this.held.set(line, r);
-      // what points at it names it by the file's id, or by its own once mapped
-      this.heldById.set(r.id, r);
-      this.heldById.set(this.ids.mapRef([kind.kind], r.id) ?? r.id, r);
-    }
-  }
-
-  async decided(): Promise<void> {
-    // in line order, again while something went: a record may wait for one held before it
-    for (let progress = true; progress && this.held.size; ) {
-      progress = false;
-      for (const r of [...this.held.values()].sort((a, b) => a.line - b.line)) {
-        if (!this.mapIds(r)) continue;
-        this.held.delete(r.line);
-        this.heldById.delete(r.id);
-        this.heldById.delete(this.ids.mapRef([r.kind.kind], r.id) ?? r.id);
-        await this.write(r);
-        progress = true;
-      }
-    }
+    if (!this.mapIds(r)) this.fixups.push({ line, kind, rename });
+    await this.write(r, r.action);
+    if (++this.done % 1000 === 0) this.options.onProgress?.(this.done, this.plan.records);
   }
 
   async end(): Promise<void> {
-    // everything is decided now; what still waits waits for a record that is held itself (a cycle of citations)
-    await this.decided();
-    for (const r of [...this.held.values()].sort((a, b) => a.line - b.line)) await this.write(r);
-    this.held.clear();
-    this.heldById.clear();
+    await this.rewriteFixups();
     await this.writer.flush();
     this.options.onProgress?.(this.plan.records, this.plan.records);
   }
 
-  private heldRef(kinds: readonly KindName[], id: string): boolean {
-    const h = this.heldById.get(id);
-    return h !== undefined && kinds.includes(h.kind.kind);
+  /** The records written with ids not known then, read again and overwritten with every id mapped. */
+  private async rewriteFixups(): Promise<void> {
+    if (!this.fixups.length) return;
+    // written out of line order only for lines decided late (out-of-order files)
+    const order = this.fixups.sort((a, b) => a.line - b.line);
+    let next = 0;
+    for await (const batch of this.source()) {
+      for (const p of batch) {
+        while (next < order.length && order[next].line < p.line) next++;
+        if (next === order.length) return;
+        if (order[next].line !== p.line || !p.ok) continue;
+        const { kind, rename } = order[next];
+        const r: Decided = { kind, line: p.line, data: p.data, action: Action.Update, rename, id: p.data.id as string };
+        if (!this.mapIds(r)) throw new Error(`import: line ${p.line} still names a record nothing decided`);
+        await this.write(r, Action.Update);
+      }
+    }
   }
 
-  /**
-   * Puts the ids the record names after the import in place of the file's,
-   * in place; true when all are known. Otherwise the ids of records not
-   * decided yet stay as they are, to be mapped by the next call — an id
-   * already mapped is no id of the file, so mapping again leaves it — and
-   * the record waits. It waits too while a record its columns point at is
-   * held: foreign keys want that one written first.
-   */
-  private mapIds(r: Held): boolean {
+  /** Puts the ids the record names after the import in place of the file's, in place; false when some is not known yet (it stays as it was). */
+  private mapIds(r: Decided): boolean {
     const ids = this.ids;
     ids.sawUndecided = false;
-    let waitsForHeld = false;
-    const row = r.data;
-    walkRefs(r.kind, row, (kinds, id) => {
-      const mapped = ids.mapRef(kinds, id);
-      if (this.held.size && this.heldRef(kinds, id)) waitsForHeld = true;
-      return mapped;
-    });
-    if (ids.anyMoved) remapText(row, ids);
-    return !ids.sawUndecided && !waitsForHeld;
+    walkRefs(r.kind, r.data, (kinds, id) => ids.mapRef(kinds, id));
+    if (ids.anyMoved) remapText(r.data, ids);
+    return !ids.sawUndecided;
   }
 
-  private async write(r: Held): Promise<void> {
+  private async write(r: Decided, action: Action): Promise<void> {
     const row = this.targetRow(r.kind, r.id, r.data, r.rename);
-    if (r.action === Action.Update) await this.writer.update(r.kind.model, row.id as string, updateData(r.kind, row));
+    if (action === Action.Update) await this.writer.update(r.kind.model, row.id as string, updateData(r.kind, row));
     else await this.writer.add(r.kind.model, row);
-    if (++this.done % 1000 === 0) this.options.onProgress?.(this.done, this.plan.records);
   }
 
   /** The record as the target user will hold it: ids remapped everywhere, owned by the target. */

@@ -7,17 +7,12 @@
 // target user's data only — an id owned by someone else is never reported,
 // it just gets a new id.
 //
-// What the planner keeps for a whole file is sized for a million records: the
-// file's ids (one map entry each), a few bytes per line in typed arrays, and
-// no map of old → new ids: a record that moves gets an id derived from its
-// own (stable for re-imports, or salted per import for CREATE_NEW), computed
-// again wherever it is needed. Only ids that cannot be derived are kept.
+// What it keeps of a whole file, sized for a million records, is in FileIds.
 import { randomUUID } from "node:crypto";
 import type { RawReader } from "../../db/raw.js";
 import { InvalidArchiveError, type LineProblem } from "../errors.js";
-import { nameUuid } from "../ids.js";
 import { KINDS, kindDef, lineSchema, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
-import { IdIndex } from "./id-index.js";
+import { Action, COUNTED, DERIVED, DROPPED, EXPLICIT, FRESH, FileIds, INVALID, type IdMapping, type Placeholder } from "./file-ids.js";
 import { naturalKeyHolders, owners } from "./lookups.js";
 import { ALLOWED, chooseResolution } from "./resolve.js";
 import type { Conflict, ConflictType, ImportOptions, KindPlanCounts, LineSource, ParsedLine, PlanCounts, Resolution } from "./types.js";
@@ -26,29 +21,6 @@ import type { Conflict, ConflictType, ImportOptions, KindPlanCounts, LineSource,
 export const MAX_LISTED_CONFLICTS = 10_000;
 export const MAX_WARNINGS = 200;
 export const MAX_PROBLEMS = 500;
-
-export const enum Action {
-  None = 0,
-  Create = 1,
-  Remap = 2,
-  Update = 3,
-  Skip = 4,
-}
-
-// per-line state bits
-const INVALID = 1; // failed validation, or repeats an id: never decided, never written
-const DROPPED = 2; // will not exist after the import: what refers to it is skipped
-const DERIVED = 4; // its target id is remapId(kind, id)
-const FRESH = 8; // its target id is freshId(kind, id) (CREATE_NEW)
-const EXPLICIT = 16; // its target id is in `explicit`
-const COUNTED = 32; // pass A counted it as a record
-const MOVED = DERIVED | FRESH | EXPLICIT;
-
-export interface Placeholder {
-  kind: KindDef;
-  sourceId: string;
-  targetId: string;
-}
 
 export interface ImportPlan {
   /** the data of the file's metadata line, if it has one */
@@ -71,33 +43,10 @@ export interface PlanSink {
   begin(plan: ImportPlan, ids: IdMapping): Promise<void>;
   placeholder(p: Placeholder): Promise<void>;
   record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void>;
-  /** a page of lines has been decided: records that waited for some of them may go */
-  decided(): Promise<void>;
   end(): Promise<void>;
 }
 
-/** The ids records will have after the import, for whoever writes them. */
-export interface IdMapping {
-  /** the id a reference to `id` (a record of one of `kinds`) takes after the import; undefined when it stays */
-  mapRef(kinds: readonly KindName[], id: string): string | undefined;
-  /** the same for an id found anywhere (prose, undeclared JSON), of whatever kind */
-  mapAnyId(id: string): string | undefined;
-  /** true when some id of the file moves: only then is prose worth searching for ids */
-  readonly anyMoved: boolean;
-  /**
-   * Set whenever mapRef or mapAnyId meets a record of the file that is not
-   * decided yet (its id is left as it is); the caller clears it.
-   */
-  sawUndecided: boolean;
-}
-
 const key = (kind: KindName, id: string) => `${kind}\u0000${id}`;
-
-// namespaces of the ids an import gives records it cannot keep the id of
-const REMAP_NAMESPACE = "stowage:remap:";
-const FRESH_NAMESPACE = "stowage:fresh:";
-
-const KIND_INDEX = new Map<KindName, number>(KINDS.map((k, i) => [k.kind, i + 1]));
 
 function emptyCounts(): KindPlanCounts {
   return { create: 0, update: 0, skip: 0, remap: 0 };
@@ -111,26 +60,13 @@ interface FileRecord {
 
 type Ref = { id: string } | { missing: true } | { dropped: true };
 
-class Planner implements IdMapping {
+class Planner {
   readonly plan: ImportPlan;
-  /** the file's ids: id → its line (the first kind to use an id; see `overflow`) */
-  private lines = new IdIndex();
-  /** `${kind}\0${id}` → line, for an id that a second kind of the file uses too */
-  private overflow = new Map<string, number>();
-  private kindAt = new Uint8Array(1024);
-  private state = new Uint8Array(1024);
-  private actions = new Uint8Array(1024);
-  /** target ids that cannot be derived (natural-key merges, the rare taken derived id) */
-  private explicit = new Map<number, string>();
+  private ids: FileIds;
+  /** new names of records RENAMEd, by line */
   private renames = new Map<number, string>();
   /** natural key → target id, for records planned earlier in the file */
   private plannedKeys = new Map<string, string>();
-  private placeholderFor = new Map<string, Placeholder>();
-  private placeholderById = new Map<string, string>();
-  private readonly salt = `${FRESH_NAMESPACE}${randomUUID()}:`;
-  anyMoved = false;
-  sawUndecided = false;
-
   // what pass B reads the target's data through and writes to: set when it starts
   private reader!: RawReader;
   private sink: PlanSink | null = null;
@@ -139,6 +75,7 @@ class Planner implements IdMapping {
     private targetUserId: string,
     private options: ImportOptions,
   ) {
+    this.ids = new FileIds(targetUserId);
     this.plan = {
       metadata: null,
       exporterUserId: null,
@@ -163,20 +100,6 @@ class Planner implements IdMapping {
     if (this.plan.problems.length < MAX_PROBLEMS) this.plan.problems.push(p);
   }
 
-  private room(line: number) {
-    if (line < this.state.length) return;
-    const size = Math.max(line + 1, this.state.length * 2);
-    for (const name of ["kindAt", "state", "actions"] as const) {
-      const grown = new Uint8Array(size);
-      grown.set(this[name]);
-      this[name] = grown;
-    }
-  }
-
-  private setAction(line: number, a: Action) {
-    this.actions[line] = a;
-  }
-
   private count(kind: KindName, what: keyof KindPlanCounts) {
     (this.plan.counts[kind] ??= emptyCounts())[what]++;
   }
@@ -191,76 +114,6 @@ class Planner implements IdMapping {
     const resolution = chooseResolution(this.options, full);
     if (listed) this.plan.conflicts.push({ ...full, resolution });
     return resolution;
-  }
-
-  // ---------- the file's ids ----------
-
-  private fileLine(kinds: readonly KindName[], id: string): number | undefined {
-    const l = this.lines.get(id);
-    if (l === undefined) return undefined;
-    const first = KINDS[this.kindAt[l] - 1].kind;
-    if (!this.overflow.size) return kinds.includes(first) ? l : undefined;
-    // kinds in the order given: the first that holds the id wins
-    for (const k of kinds) {
-      if (k === first) return l;
-      const o = this.overflow.get(key(k, id));
-      if (o !== undefined) return o;
-    }
-    return undefined;
-  }
-
-  private register(kind: KindDef, id: string, line: number): number | undefined {
-    const first = this.fileLine([kind.kind], id);
-    if (first !== undefined) return first;
-    this.room(line);
-    this.kindAt[line] = KIND_INDEX.get(kind.kind)!;
-    if (this.lines.has(id)) this.overflow.set(key(kind.kind, id), line);
-    else this.lines.set(id, line);
-    return undefined;
-  }
-
-  private targetOfLine(line: number, id: string): string {
-    const s = this.state[line];
-    if (!(s & MOVED)) return id;
-    const kind = KINDS[this.kindAt[line] - 1].kind;
-    if (s & DERIVED) return this.remapId(kind, id);
-    if (s & FRESH) return nameUuid(this.salt, `${kind}:${id}`);
-    return this.explicit.get(line)!;
-  }
-
-  /** Records where the record of `line` (source id `id`) ends up: `how` says how its target id is found again. */
-  private moveTo(line: number, id: string, target: string, how: typeof DERIVED | typeof FRESH | typeof EXPLICIT) {
-    if (target === id) return;
-    this.anyMoved = true;
-    this.state[line] |= how;
-    if (how === EXPLICIT) this.explicit.set(line, target);
-  }
-
-  mapRef(kinds: readonly KindName[], id: string): string | undefined {
-    const l = this.fileLine(kinds, id);
-    if (l !== undefined) {
-      if (!this.decided(l)) return void (this.sawUndecided = true);
-      const t = this.targetOfLine(l, id);
-      return t === id ? undefined : t;
-    }
-    if (this.placeholderFor.size)
-      for (const k of kinds) {
-        const p = this.placeholderFor.get(key(k, id));
-        if (p) return p.targetId === id ? undefined : p.targetId;
-      }
-    return undefined;
-  }
-
-  mapAnyId(id: string): string | undefined {
-    let found = id;
-    let l = this.lines.get(found);
-    if (l === undefined && id !== (found = id.toLowerCase())) l = this.lines.get(found);
-    if (l !== undefined) {
-      if (!this.decided(l)) return void (this.sawUndecided = true);
-      const t = this.targetOfLine(l, found);
-      return t === found ? undefined : t;
-    }
-    return this.placeholderById.get(found);
   }
 
   // ---------- pass A ----------
@@ -285,10 +138,10 @@ class Planner implements IdMapping {
   }
 
   private invalid(line: number, dropped = true) {
-    this.room(line);
-    this.state[line] |= dropped ? INVALID | DROPPED : INVALID;
+    this.ids.room(line);
+    this.ids.state[line] |= dropped ? INVALID | DROPPED : INVALID;
     // decided (nothing to do), so nothing waits for it
-    this.setAction(line, Action.Skip);
+    this.ids.setAction(line, Action.Skip);
   }
 
   /**
@@ -323,14 +176,14 @@ class Planner implements IdMapping {
         const id = p.data.id;
         // no usable id: pass B's schema check says what is wrong
         if (typeof id !== "string" || !id) continue;
-        const first = this.register(kind, id, p.line);
+        const first = this.ids.register(kind, id, p.line);
         if (first !== undefined) {
           this.problem({ line: p.line, kind: kind.kind, message: `id ${id} appears twice in the file (first on line ${first})` });
           this.invalid(p.line, false); // the first keeps the id: the repeat is no record of its own
           continue;
         }
         this.plan.records++;
-        this.state[p.line] |= COUNTED;
+        this.ids.state[p.line] |= COUNTED;
       }
     }
     if (this.plan.exporterUserId) this.plan.crossUser = this.plan.exporterUserId !== this.targetUserId;
@@ -361,18 +214,18 @@ class Planner implements IdMapping {
     this.sink = sink;
     // a strict import that has failed already only looks for the rest of the malformed lines
     let failed = this.options.strict && this.plan.problems.length > 0;
-    if (!failed) await sink?.begin(this.plan, this);
+    if (!failed) await sink?.begin(this.plan, this.ids);
     const pending: FileRecord[] = [];
     for await (const batch of source()) {
       const ready: FileRecord[] = [];
       for (const p of batch) {
-        if (p.line < this.state.length && this.state[p.line] & INVALID) continue;
+        if (p.line < this.ids.state.length && this.ids.state[p.line] & INVALID) continue;
         const r = this.record(p);
         if (!r) {
           if (!p.ok || kindDef(p.type)) this.dropInvalid(p);
           continue;
         }
-        if (this.fileLine([r.kind.kind], r.data.id as string) !== r.line) {
+        if (this.ids.fileLine([r.kind.kind], r.data.id as string) !== r.line) {
           // pass A saw another id on this line (a key given twice, read differently): no record to trust
           this.problem({ line: r.line, kind: r.kind.kind, message: "the record's id is ambiguous" });
           this.dropInvalid(p);
@@ -420,14 +273,10 @@ class Planner implements IdMapping {
 
   /** A line pass B found malformed: no record; one pass A counted is counted no more. */
   private dropInvalid(p: ParsedLine) {
-    if (p.line < this.state.length && this.state[p.line] & COUNTED) this.plan.records--;
+    if (p.line < this.ids.state.length && this.ids.state[p.line] & COUNTED) this.plan.records--;
     this.invalid(p.line);
   }
 
-  /** every decided line has an action: the action table doubles as the set of decided lines */
-  private decided(line: number): boolean {
-    return this.actions[line] !== Action.None;
-  }
   /** lines waiting for something later in the file; whatever points at them waits too */
   private pendingLines = new Set<number>();
 
@@ -437,8 +286,8 @@ class Planner implements IdMapping {
     // a visitor that returns nothing writes nothing: the record itself can be walked
     walkRefs({ ...r.kind, jsonRefs: undefined }, r.data, (kinds, id) => {
       // earlier lines are decided first (pages go in line order); only later ones can be pending
-      const line = this.fileLine(kinds, id);
-      if (line !== undefined && ((line > r.line && !this.decided(line)) || this.pendingLines.has(line))) forward = true;
+      const line = this.ids.fileLine(kinds, id);
+      if (line !== undefined && ((line > r.line && !this.ids.decided(line)) || this.pendingLines.has(line))) forward = true;
       return undefined;
     });
     return forward;
@@ -446,13 +295,11 @@ class Planner implements IdMapping {
 
   /** Resolves a reference to the id it will have after the import, or why it cannot. */
   private resolveRef(kinds: readonly KindName[], id: string, targetOwned: Set<string>): Ref {
-    const l = this.fileLine(kinds, id);
-    if (l !== undefined) return this.state[l] & DROPPED ? { dropped: true } : { id: this.targetOfLine(l, id) };
-    for (const k of kinds) {
-      // a placeholder made for an earlier record (and, in an import, written already)
-      const p = this.placeholderFor.get(key(k, id));
-      if (p) return { id: p.targetId };
-    }
+    const l = this.ids.fileLine(kinds, id);
+    if (l !== undefined) return this.ids.state[l] & DROPPED ? { dropped: true } : { id: this.ids.targetOfLine(l, id) };
+    // a placeholder made for an earlier record (and, in an import, written already)
+    const p = this.ids.placeholderOf(kinds, id);
+    if (p) return { id: p.targetId };
     for (const k of kinds) if (targetOwned.has(key(k, id))) return { id };
     return { missing: true };
   }
@@ -463,7 +310,7 @@ class Planner implements IdMapping {
     const wanted = new Map<KindName, Set<string>>();
     for (const r of records)
       walkRefs(r.kind, r.data, (kinds, id) => {
-        if (this.fileLine(kinds, id) === undefined) for (const k of kinds) (wanted.get(k) ?? wanted.set(k, new Set()).get(k)!).add(id);
+        if (this.ids.fileLine(kinds, id) === undefined) for (const k of kinds) (wanted.get(k) ?? wanted.set(k, new Set()).get(k)!).add(id);
         return undefined;
       });
     const targetOwned = new Set<string>();
@@ -478,7 +325,7 @@ class Planner implements IdMapping {
       for (const [id, mine] of await owners(this.reader, kind, rs.map((r) => r.data.id as string), this.targetUserId)) existing.set(key(kind.kind, id), mine);
     // records that cannot keep their id get one derived from it: is that one taken (by an earlier import of the same file)?
     for (const [kind, rs] of byKind) {
-      const derived = rs.filter((r) => this.plan.crossUser || existing.get(key(kind.kind, r.data.id as string)) === false).map((r) => this.remapId(kind.kind, r.data.id as string));
+      const derived = rs.filter((r) => this.plan.crossUser || existing.get(key(kind.kind, r.data.id as string)) === false).map((r) => this.ids.remapId(kind.kind, r.data.id as string));
       for (const [id, mine] of await owners(this.reader, kind, derived, this.targetUserId)) existing.set(key(kind.kind, id), mine);
     }
     await this.prefetchNaturalKeys(byKind);
@@ -489,12 +336,11 @@ class Planner implements IdMapping {
         await this.sink.record(r.kind, r.line, r.data, action, this.renames.get(r.line));
       }
     }
-    await this.sink?.decided();
   }
 
   private skip(r: FileRecord): Action {
-    this.setAction(r.line, Action.Skip);
-    this.state[r.line] |= DROPPED;
+    this.ids.setAction(r.line, Action.Skip);
+    this.ids.state[r.line] |= DROPPED;
     this.count(r.kind.kind, "skip");
     return Action.Skip;
   }
@@ -554,7 +400,7 @@ class Planner implements IdMapping {
     // importing the same file again meets the records it made the first time.
     const owner = existing.get(k);
     const mustMove = this.plan.crossUser || owner === false;
-    const candidate = mustMove ? this.remapId(kind.kind, sourceId) : sourceId;
+    const candidate = mustMove ? this.ids.remapId(kind.kind, sourceId) : sourceId;
     const candidateOwner = existing.get(key(kind.kind, candidate));
     let action: Action;
     let targetId = candidate;
@@ -571,15 +417,15 @@ class Planner implements IdMapping {
       });
       if (resolution === "SKIP") {
         // the existing record stays and references to it resolve to it
-        this.moveTo(r.line, sourceId, candidate, DERIVED);
-        this.setAction(r.line, Action.Skip);
+        this.ids.moveTo(r.line, sourceId, candidate, DERIVED);
+        this.ids.setAction(r.line, Action.Skip);
         this.count(kind.kind, "skip");
         return Action.Skip;
       }
       if (resolution === "OVERWRITE") action = Action.Update;
       else {
         action = Action.Remap;
-        targetId = nameUuid(this.salt, `${kind.kind}:${sourceId}`);
+        targetId = this.ids.freshId(kind.kind, sourceId);
         how = FRESH;
       }
     } else if (this.plan.crossUser) {
@@ -620,9 +466,9 @@ class Planner implements IdMapping {
         });
         if (resolution === "SKIP") return this.skip(r);
         if (resolution === "MERGE" || resolution === "OVERWRITE") {
-          this.moveTo(r.line, sourceId, existingId, EXPLICIT);
+          this.ids.moveTo(r.line, sourceId, existingId, EXPLICIT);
           const merged = resolution === "MERGE" ? Action.Skip : Action.Update;
-          this.setAction(r.line, merged);
+          this.ids.setAction(r.line, merged);
           this.count(kind.kind, merged === Action.Skip ? "skip" : "update");
           return merged;
         }
@@ -635,29 +481,16 @@ class Planner implements IdMapping {
       }
     }
 
-    this.moveTo(r.line, sourceId, targetId, how);
-    this.setAction(r.line, action);
+    this.ids.moveTo(r.line, sourceId, targetId, how);
+    this.ids.setAction(r.line, action);
     const quiet = action === Action.Remap && !this.plan.crossUser && owner === false;
     this.count(kind.kind, action === Action.Update ? "update" : action === Action.Remap && !quiet ? "remap" : "create");
     return action;
   }
 
   private isForward(kinds: readonly KindName[], id: string, line: number): boolean {
-    const l = this.fileLine(kinds, id);
-    return l !== undefined && l > line && !this.decided(l);
-  }
-
-  /** recent derived ids, per kind: a record's id is derived when it is decided, again for every reference to it, mostly nearby */
-  private derivedCache = KINDS.map(() => new Map<string, string>());
-
-  private remapId(kind: KindName, sourceId: string): string {
-    const cache = this.derivedCache[KIND_INDEX.get(kind)! - 1];
-    let id = cache.get(sourceId);
-    if (id === undefined) {
-      if (cache.size >= 2_000) cache.clear();
-      cache.set(sourceId, (id = nameUuid(REMAP_NAMESPACE, `${this.targetUserId}:${kind}:${sourceId}`)));
-    }
-    return id;
+    const l = this.ids.fileLine(kinds, id);
+    return l !== undefined && l > line && !this.ids.decided(l);
   }
 
   /** natural key → the target's record holding it (null: nobody), filled a page at a time */
@@ -694,10 +527,10 @@ class Planner implements IdMapping {
           const v = r.data[f];
           const kinds = refKinds[i];
           if (typeof v !== "string" || !kinds) return v;
-          const l = this.fileLine(kinds, v);
+          const l = this.ids.fileLine(kinds, v);
           if (l === undefined) return v;
-          if (this.actions[l] === Action.Create || this.actions[l] === Action.Remap) fresh = true;
-          return this.targetOfLine(l, v);
+          if (this.ids.actions[l] === Action.Create || this.ids.actions[l] === Action.Remap) fresh = true;
+          return this.ids.targetOfLine(l, v);
         });
         const k = `${kind.kind}\u0000${JSON.stringify(values)}`;
         this.naturalKeys.set(k, null);
@@ -718,16 +551,11 @@ class Planner implements IdMapping {
   }
 
   private async placeholder(kind: KindDef, sourceId: string): Promise<string> {
-    const k = key(kind.kind, sourceId);
-    const known = this.placeholderFor.get(k);
+    const known = this.ids.placeholderOf([kind.kind], sourceId);
     if (known) return known.targetId;
     const taken = (await owners(this.reader, kind, [sourceId], this.targetUserId)).has(sourceId);
     const p: Placeholder = { kind, sourceId, targetId: taken ? randomUUID() : sourceId };
-    this.placeholderFor.set(k, p);
-    if (p.targetId !== sourceId) {
-      this.anyMoved = true;
-      this.placeholderById.set(sourceId, p.targetId);
-    }
+    this.ids.addPlaceholder(p);
     this.count(kind.kind, "create");
     await this.sink?.placeholder(p);
     return p.targetId;
@@ -766,5 +594,7 @@ export async function scanImport(targetUserId: string, options: ImportOptions, s
 }
 
 export const KIND_ORDER = KINDS.map((k) => k.kind);
+
+export { Action, type IdMapping, type Placeholder };
 
 export type { ConflictType };

@@ -42,7 +42,7 @@ export function runImport(database: Database, req: ImportRequest): Promise<Impor
   return serialized(async () => {
     const scanned = await scanImport(req.targetUserId, req.options, req.source);
     return withDriverTransaction(database, async (tx) => {
-      const writer = new PlanWriter(tx, { targetUserId: req.targetUserId, onProgress: req.onProgress });
+      const writer = new PlanWriter(tx, req.source, { targetUserId: req.targetUserId, onProgress: req.onProgress });
       const plan = await scanned.decide(tx, writer);
       // a choice the plan's conflicts do not allow fails the import: the transaction takes back what was written
       checkResolutionInput(req.options, plan.conflicts);

@@ -1,0 +1,198 @@
+// What an import plan knows of the file's ids, sized for a million records:
+// which line holds each id (IdIndex), a few bytes per line (kind, state,
+// action), and no map of old → new ids: a record that moves gets an id
+// derived from its own (stable for re-imports, or salted per import for
+// CREATE_NEW), computed again wherever it is needed. Only ids that cannot be
+// derived are kept. Writers see it as an IdMapping.
+import { randomUUID } from "node:crypto";
+import { nameUuid } from "../ids.js";
+import { KINDS, type KindDef, type KindName } from "../kinds/index.js";
+import { IdIndex } from "./id-index.js";
+
+export const enum Action {
+  None = 0,
+  Create = 1,
+  Remap = 2,
+  Update = 3,
+  Skip = 4,
+}
+
+// per-line state bits
+export const INVALID = 1; // failed validation, or repeats an id: never decided, never written
+export const DROPPED = 2; // will not exist after the import: what refers to it is skipped
+export const DERIVED = 4; // its target id is remapId(kind, id)
+export const FRESH = 8; // its target id is freshId(kind, id) (CREATE_NEW)
+export const EXPLICIT = 16; // its target id is in `explicit`
+export const COUNTED = 32; // pass A counted it as a record
+const MOVED = DERIVED | FRESH | EXPLICIT;
+
+/** The ids records will have after the import, for whoever writes them. */
+export interface IdMapping {
+  /** the id a reference to `id` (a record of one of `kinds`) takes after the import; undefined when it stays */
+  mapRef(kinds: readonly KindName[], id: string): string | undefined;
+  /** the same for an id found anywhere (prose, undeclared JSON), of whatever kind */
+  mapAnyId(id: string): string | undefined;
+  /** true when some id of the file moves: only then is prose worth searching for ids */
+  readonly anyMoved: boolean;
+  /**
+   * Set whenever mapRef or mapAnyId meets a record of the file that is not
+   * decided yet (its id is left as it is); the caller clears it.
+   */
+  sawUndecided: boolean;
+}
+
+// namespaces of the ids an import gives records it cannot keep the id of
+const REMAP_NAMESPACE = "stowage:remap:";
+const FRESH_NAMESPACE = "stowage:fresh:";
+
+const KIND_INDEX = new Map<KindName, number>(KINDS.map((k, i) => [k.kind, i + 1]));
+
+export interface Placeholder {
+  kind: KindDef;
+  sourceId: string;
+  targetId: string;
+}
+
+const key = (kind: KindName, id: string) => `${kind}\u0000${id}`;
+
+export class FileIds implements IdMapping {
+  constructor(private readonly targetUserId: string) {}
+
+  /** the file's ids: id → its line (the first kind to use an id; see `overflow`) */
+  private lines = new IdIndex();
+  /** `${kind}\0${id}` → line, for an id that a second kind of the file uses too */
+  private overflow = new Map<string, number>();
+  /** per line: its kind (index in KINDS + 1), its state bits, its Action; grown by room() */
+  kindAt = new Uint8Array(1024);
+  state = new Uint8Array(1024);
+  actions = new Uint8Array(1024);
+  /** target ids that cannot be derived (natural-key merges, the rare taken derived id) */
+  private explicit = new Map<number, string>();
+
+  /** stand-ins made for references nothing resolves, by kind and id, and by id when they moved */
+  private placeholderFor = new Map<string, Placeholder>();
+  private placeholderById = new Map<string, string>();
+  private readonly salt = `${FRESH_NAMESPACE}${randomUUID()}:`;
+  anyMoved = false;
+  sawUndecided = false;
+
+  room(line: number) {
+    if (line < this.state.length) return;
+    const size = Math.max(line + 1, this.state.length * 2);
+    for (const name of ["kindAt", "state", "actions"] as const) {
+      const grown = new Uint8Array(size);
+      grown.set(this[name]);
+      this[name] = grown;
+    }
+  }
+
+  setAction(line: number, a: Action) {
+    this.actions[line] = a;
+  }
+
+  // ---------- the file's ids ----------
+
+  fileLine(kinds: readonly KindName[], id: string): number | undefined {
+    const l = this.lines.get(id);
+    if (l === undefined) return undefined;
+    const first = KINDS[this.kindAt[l] - 1].kind;
+    if (!this.overflow.size) return kinds.includes(first) ? l : undefined;
+    // kinds in the order given: the first that holds the id wins
+    for (const k of kinds) {
+      if (k === first) return l;
+      const o = this.overflow.get(key(k, id));
+      if (o !== undefined) return o;
+    }
+    return undefined;
+  }
+
+  register(kind: KindDef, id: string, line: number): number | undefined {
+    const first = this.fileLine([kind.kind], id);
+    if (first !== undefined) return first;
+    this.room(line);
+    this.kindAt[line] = KIND_INDEX.get(kind.kind)!;
+    if (this.lines.has(id)) this.overflow.set(key(kind.kind, id), line);
+    else this.lines.set(id, line);
+    return undefined;
+  }
+
+  targetOfLine(line: number, id: string): string {
+    const s = this.state[line];
+    if (!(s & MOVED)) return id;
+    const kind = KINDS[this.kindAt[line] - 1].kind;
+    if (s & DERIVED) return this.remapId(kind, id);
+    if (s & FRESH) return nameUuid(this.salt, `${kind}:${id}`);
+    return this.explicit.get(line)!;
+  }
+
+  /** Records where the record of `line` (source id `id`) ends up: `how` says how its target id is found again. */
+  moveTo(line: number, id: string, target: string, how: typeof DERIVED | typeof FRESH | typeof EXPLICIT) {
+    if (target === id) return;
+    this.anyMoved = true;
+    this.state[line] |= how;
+    if (how === EXPLICIT) this.explicit.set(line, target);
+  }
+
+  mapRef(kinds: readonly KindName[], id: string): string | undefined {
+    const l = this.fileLine(kinds, id);
+    if (l !== undefined) {
+      if (!this.decided(l)) return void (this.sawUndecided = true);
+      const t = this.targetOfLine(l, id);
+      return t === id ? undefined : t;
+    }
+    const p = this.placeholderOf(kinds, id);
+    return p && p.targetId !== id ? p.targetId : undefined;
+  }
+
+  mapAnyId(id: string): string | undefined {
+    let found = id;
+    let l = this.lines.get(found);
+    if (l === undefined && id !== (found = id.toLowerCase())) l = this.lines.get(found);
+    if (l !== undefined) {
+      if (!this.decided(l)) return void (this.sawUndecided = true);
+      const t = this.targetOfLine(l, found);
+      return t === found ? undefined : t;
+    }
+    return this.placeholderById.get(found);
+  }
+
+  /** every decided line has an action: the action table doubles as the set of decided lines */
+  decided(line: number): boolean {
+    return this.actions[line] !== Action.None;
+  }
+
+  /** recent derived ids, per kind: a record's id is derived when it is decided, again for every reference to it, mostly nearby */
+  private derivedCache = KINDS.map(() => new Map<string, string>());
+
+  remapId(kind: KindName, sourceId: string): string {
+    const cache = this.derivedCache[KIND_INDEX.get(kind)! - 1];
+    let id = cache.get(sourceId);
+    if (id === undefined) {
+      if (cache.size >= 2_000) cache.clear();
+      cache.set(sourceId, (id = nameUuid(REMAP_NAMESPACE, `${this.targetUserId}:${kind}:${sourceId}`)));
+    }
+    return id;
+  }
+
+  freshId(kind: KindName, sourceId: string): string {
+    return nameUuid(this.salt, `${kind}:${sourceId}`);
+  }
+
+  /** The placeholder made for a reference to `id` (of one of `kinds`), if any. */
+  placeholderOf(kinds: readonly KindName[], id: string): Placeholder | undefined {
+    if (!this.placeholderFor.size) return undefined;
+    for (const k of kinds) {
+      const p = this.placeholderFor.get(key(k, id));
+      if (p) return p;
+    }
+    return undefined;
+  }
+
+  addPlaceholder(p: Placeholder): void {
+    this.placeholderFor.set(key(p.kind.kind, p.sourceId), p);
+    if (p.targetId !== p.sourceId) {
+      this.anyMoved = true;
+      this.placeholderById.set(p.sourceId, p.targetId);
+    }
+  }
+}
