@@ -82,7 +82,8 @@ const gunzipError = (what: string) => (e: Error) => new InvalidArchiveError(`${w
 
 /** gunzip → byte limit, after `source`. */
 function gunzipped(source: Readable, what: string, limits: ReadLimits): Readable {
-  const gunzip = createGunzip();
+  // inflate runs on the thread pool: room to run ahead while the lines before are being worked on
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   return chain([source, gunzip, new ByteLimit(limits.maxUncompressedBytes, what)], new Map([[gunzip, gunzipError(what)]]));
 }
 
