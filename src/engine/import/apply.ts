@@ -120,8 +120,13 @@ export class PlanWriter implements PlanSink {
     if (!this.fixups.length) return;
     // written out of line order only for lines decided late (out-of-order files)
     const order = this.fixups.sort((a, b) => a.line - b.line);
+    let asked = 0;
+    const wanted = (line: number) => {
+      while (asked < order.length && order[asked].line < line) asked++;
+      return asked < order.length && order[asked].line === line;
+    };
     let next = 0;
-    for await (const batch of this.source()) {
+    for await (const batch of this.source.only ? this.source.only(wanted) : this.source()) {
       for (const p of batch) {
         while (next < order.length && order[next].line < p.line) next++;
         if (next === order.length) return;

@@ -30,16 +30,18 @@ export interface ArchiveFile {
 export function lineSource(archive: OpenedArchive): LineSource {
   // what the reads learn about a FOVEA file (which entities are locations), shared by all of them
   const fovea = foveaContext();
-  async function* read(heads: boolean) {
+  async function* read(heads: boolean, wanted?: (line: number) => boolean) {
     // native or not: decided on the first line
     let adapt: LineMapper | null | undefined = archive.format === "JSONL" ? undefined : null;
     for await (const raws of archive.lines()) {
       if (adapt === undefined && raws.length) adapt = isNativeHead(parseLine(raws[0])) ? null : foveaMapper(fovea);
+      // FOVEA's mapper learns from every line: it reads them all
       if (adapt) yield raws.map((r) => adapt!(parseLine(r)));
+      else if (wanted) yield raws.filter((r) => wanted(r.line)).map(parseLine);
       else yield heads ? raws.map(nativeHead) : raws.map(parseLine);
     }
   }
-  return Object.assign(() => read(false), { heads: () => read(true) });
+  return Object.assign(() => read(false), { heads: () => read(true), only: (wanted: (line: number) => boolean) => read(false, wanted) });
 }
 
 // A line exactly as stowage writes one: the type, then the record's id first.

@@ -63,4 +63,6 @@ export type LineSource = (() => AsyncIterable<ParsedLine[]>) & {
    * their records (FOVEA's), come whole.
    */
   heads?: () => AsyncIterable<ParsedLine[]>;
+  /** The lines `wanted` says yes to (asked in line order), where the source can skip the others unparsed. */
+  only?: (wanted: (line: number) => boolean) => AsyncIterable<ParsedLine[]>;
 };
