@@ -3,35 +3,25 @@
 // per-query compilation and row mapping cost more than the database's work.
 // Reads and writes share the one connection, so the planner sees exactly the
 // state its writes build on.
-import type { Database as SqliteDb, Statement } from "better-sqlite3";
+import { Worker } from "node:worker_threads";
 import type { Client } from "pg";
 import type { Database } from "../config.js";
 import { pgPoolConfig } from "./adapters.js";
-import { pgReader, sqliteReader, type RawReader } from "./raw.js";
+import { pgReader, type RawReader } from "./raw.js";
 import { holdingWrites } from "./write-gate.js";
 
 export interface DriverTx extends RawReader {
   /** runs a statement with bound values (already in the driver's forms: see driver-write.ts); the number of rows it changed */
   run(sql: string, params: readonly unknown[]): Promise<number>;
+  /**
+   * Runs a statement in order with the others, without waiting for it where
+   * the connection allows (SQLite's thread): a failure fails the next read,
+   * run or the commit, so the transaction never commits past it.
+   */
+  queue(sql: string, params: readonly unknown[]): Promise<void> | void;
 }
 
 const MAX_STATEMENTS = 256;
-
-function sqliteTx(conn: SqliteDb): DriverTx {
-  const reader = sqliteReader(conn);
-  const cache = new Map<string, Statement>();
-  return {
-    ...reader,
-    run(sql, params) {
-      let stmt = cache.get(sql);
-      if (!stmt) {
-        if (cache.size >= MAX_STATEMENTS) cache.clear();
-        cache.set(sql, (stmt = conn.prepare(sql)));
-      }
-      return Promise.resolve(stmt.run(...params).changes);
-    },
-  };
-}
 
 function pgTx(client: Client, schema: string): DriverTx {
   const reader = pgReader(client as never, schema);
@@ -44,6 +34,9 @@ function pgTx(client: Client, schema: string): DriverTx {
       if (!name && names.size < MAX_STATEMENTS) names.set(text, (name = `stowage_${names.size}`));
       const res = await client.query({ name, text, values: values as unknown[] });
       return res.rowCount ?? 0;
+    },
+    async queue(text, values) {
+      await this.run(text, values);
     },
   };
 }
@@ -78,22 +71,70 @@ export async function withDriverTransaction<T>(database: Database, fn: (tx: Driv
   }
 }
 
+/** The import's SQLite connection, on its own thread (sqlite-worker.mjs). */
+class SqliteThread {
+  private worker: Worker;
+  private next = 1;
+  private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private dead: Error | null = null;
+
+  constructor(file: string) {
+    this.worker = new Worker(new URL("./sqlite-worker.mjs", import.meta.url), { workerData: { file, timeout: 30_000 } });
+    this.worker.on("message", (m: { id: number; result?: unknown; error?: { message: string; code?: string } }) => {
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (!w) return;
+      if (m.error) w.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      else w.resolve(m.result);
+    });
+    const fail = (err: Error) => {
+      this.dead = err;
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    };
+    this.worker.on("error", fail);
+    this.worker.on("exit", (code) => fail(new Error(`the SQLite thread exited (${code})`)));
+  }
+
+  ask<T>(op: string, sql = "", params: readonly unknown[] = []): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, op, sql, params });
+    });
+  }
+
+  /** Sent without waiting: a failure surfaces at the next ask. */
+  tell(sql: string, params: readonly unknown[]): void {
+    if (!this.dead) this.worker.postMessage({ id: 0, op: "queue", sql, params });
+  }
+
+  async close(): Promise<void> {
+    if (!this.dead) await this.ask("close").catch(() => {});
+    await this.worker.terminate();
+  }
+}
+
 async function sqliteTransaction<T>(file: string, fn: (tx: DriverTx) => Promise<T>): Promise<T> {
-  const { default: Sqlite } = await import("better-sqlite3");
-  const conn = new Sqlite(file, { timeout: 30_000 });
+  const thread = new SqliteThread(file);
   try {
-    conn.pragma("foreign_keys = ON");
-    conn.pragma("synchronous = NORMAL");
-    conn.exec("BEGIN IMMEDIATE");
+    await thread.ask("exec", "BEGIN IMMEDIATE");
+    const tx: DriverTx = {
+      provider: "sqlite",
+      rows: (sql, params) => thread.ask<unknown[][]>("rows", sql, params),
+      run: (sql, params) => thread.ask<number>("run", sql, params),
+      queue: (sql, params) => thread.tell(sql, params),
+    };
     try {
-      const result = await fn(sqliteTx(conn));
-      conn.exec("COMMIT");
+      const result = await fn(tx);
+      await thread.ask("exec", "COMMIT");
       return result;
     } catch (err) {
-      if (conn.inTransaction) conn.exec("ROLLBACK");
+      await thread.ask("rollback").catch(() => {});
       throw err;
     }
   } finally {
-    conn.close();
+    await thread.close();
   }
 }

@@ -131,7 +131,7 @@ export class DriverWriter {
         const row = rows[start + r] as Record<string, unknown>;
         for (const c of columns) params[p++] = driverValue(this.provider, toParam(info, c, valueOrDefault(info, c, row, this.now), this.provider));
       }
-      await this.tx.run(this.insertSql(info, columns, n), params);
+      await this.tx.queue(this.insertSql(info, columns, n), params);
     }
   }
 }
