@@ -32,7 +32,7 @@ import { finished } from "node:stream/promises";
 import pg from "pg";
 import type { Database } from "../src/config.js";
 import { pgPoolConfig } from "../src/db/adapters.js";
-import { modelInfos } from "../src/db/bulk.js";
+import { modelInfos } from "../src/db/models.js";
 import { KINDS, lineColumns } from "../src/engine/kinds/index.js";
 import type { ScanTable } from "./baseline.js";
 import { intList, stringList, type Args } from "./args.js";
