@@ -1,38 +1,63 @@
 // Runs one export in a worker process (export-worker.ts) and copies its archive
 // into a Writable of the caller's (a blob writer). The caller keeps everything
 // else: the job's row, progress events, committing or aborting the blob.
-import { fork } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
-import { dirname, extname, join } from "node:path";
+import { extname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
+import { projectRoot } from "../db/migrations.js";
 import type { ExportResult } from "../engine/export.js";
 import { ARCHIVE_FD, type StartMessage, type WorkerMessage, type WorkerStats } from "./export-worker-protocol.js";
+import { workerBundle } from "./worker-bundle.js";
 
-const here = fileURLToPath(import.meta.url);
-/** The worker beside this file, in the same form (.ts from the sources, .js once built). */
-export const WORKER_ENTRY = join(dirname(here), `export-worker${extname(here)}`);
+/** The worker's source; workers run it bundled (worker-bundle.ts), or under tsx when that cannot be built. */
+export const WORKER_SOURCE = join(projectRoot, "src", "jobs", "export-worker.ts");
+
+const LOADER_FLAGS = new Set(["--require", "-r", "--import", "--loader", "--experimental-loader"]);
+const isTsx = (a: string) => /(^|[\\/])tsx([\\/]|$)/.test(a);
 
 /**
- * The node flags the worker starts with. The parent's own flags come along (as
- * fork does by default), minus a debugger's: a second process on the same
- * inspector port fails to start. A .ts entry needs tsx's loader: under `npm
- * start` (the tsx CLI) it is in execArgv already; under bin/stowage.js
- * (registered from code) and vitest (its own transform) it is not, so it is
- * added, by absolute URL so that the server's working directory does not matter.
+ * The node flags a worker starts with: the parent's own (as fork does by
+ * default), minus a debugger's (a second process on the same inspector port
+ * fails to start). A .ts entry needs tsx's loader: under `npm start` (the tsx
+ * CLI) it is among the flags already; under bin/stowage.js (registered from
+ * code) and vitest (a transform of its own) it is not, so it is added, by
+ * absolute URL so that the working directory does not matter. A bundle needs
+ * no loader: tsx's flags are dropped, and with them its thread.
  */
-export function workerExecArgv(entry = WORKER_ENTRY, execArgv = process.execArgv): string[] {
+export function workerExecArgv(entry: string, execArgv: readonly string[] = process.execArgv): string[] {
   const inherited = execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
-  if (extname(entry) !== ".ts" || inherited.some((a) => /(^|[\\/])tsx([\\/]|$)/.test(a))) return inherited;
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-  return [...inherited, "--import", tsx];
+  if (extname(entry) === ".ts") {
+    if (inherited.some(isTsx)) return inherited;
+    return [...inherited, "--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href];
+  }
+  const out: string[] = [];
+  for (let i = 0; i < inherited.length; i++) {
+    const a = inherited[i];
+    const eq = a.indexOf("=");
+    if (LOADER_FLAGS.has(a) && isTsx(inherited[i + 1] ?? "")) i++;
+    else if (!(eq > 0 && LOADER_FLAGS.has(a.slice(0, eq)) && isTsx(a.slice(eq + 1)))) out.push(a);
+  }
+  return out;
+}
+
+let entryNote: string | undefined;
+
+/** The bundle when it builds, else the sources (and why, once, for the log). */
+async function workerEntry(): Promise<{ entry: string; note?: string }> {
+  try {
+    return { entry: await workerBundle(WORKER_SOURCE) };
+  } catch (err) {
+    const note = entryNote === undefined ? `export worker runs from its sources under tsx: bundling failed (${(err as Error).message})` : undefined;
+    entryNote ??= note;
+    return { entry: WORKER_SOURCE, note };
+  }
 }
 
 export interface WorkerRunOptions {
   onProgress?: (written: number, total: number) => void;
-  /** the worker's pid, once it runs */
-  onSpawn?: (pid: number) => void;
   /** aborting kills the worker; the run then rejects with the signal's reason */
   signal?: AbortSignal;
 }
@@ -45,68 +70,135 @@ export interface WorkerOutcome {
 // what of a dying worker's stderr is kept for the job's error (the last line says why)
 const STDERR_TAIL = 4096;
 
-/** Exports in a worker process into `sink`; rejects with the reason when the worker fails, dies or is killed. */
-export function runExportWorker(job: Omit<StartMessage, "type">, sink: Writable, options: WorkerRunOptions = {}): Promise<WorkerOutcome> {
-  const { signal } = options;
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const child = fork(WORKER_ENTRY, [], {
-      execArgv: workerExecArgv(),
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
+/**
+ * One worker process, for one export. `spawn` resolves once it has loaded its
+ * code and listens (a ready worker can wait for its job: ExportJobs keeps one
+ * spare so that a job does not wait for a process to start); `run` gives it
+ * the job.
+ */
+export class ExportWorker {
+  private stderr = "";
+  private exit?: Exit;
+  private readonly exited: Promise<Exit>;
+  /** exited, every stdio stream closed and the IPC channel too: no message is still on its way */
+  private readonly closed: Promise<void>;
+  private used = false;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    /** why the worker is not the bundle, when it is not (for a log line) */
+    readonly note?: string,
+  ) {
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (this.stderr = (this.stderr + d).slice(-STDERR_TAIL)));
+    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve((this.exit = { code, signal }))));
+    const disconnected = new Promise<void>((resolve) => (child.connected ? child.once("disconnect", resolve) : resolve()));
+    this.closed = Promise.all([new Promise((resolve) => child.once("close", resolve)), disconnected]).then(() => {});
+  }
+
+  static async spawn(): Promise<ExportWorker> {
+    const { entry, note } = await workerEntry();
+    const child = fork(entry, [], {
+      execArgv: workerExecArgv(entry),
       // stdout ignored: the archive has a pipe of its own, so nothing printed can corrupt it
       stdio: ["ignore", "ignore", "pipe", "pipe", "ipc"],
     });
-    const who = `export worker${child.pid ? ` (pid ${child.pid})` : ""}`;
-    let stderr = "";
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-STDERR_TAIL)));
-    const archive = child.stdio[ARCHIVE_FD] as Readable;
-    let copyError: unknown;
-    let discarding = false;
-    const copied = pipeline(archive, sink).catch((err) => {
-      if (discarding) return;
-      copyError ??= err;
-      // the archive cannot be stored: the worker's work is wasted
-      child.kill("SIGKILL");
+    const worker = new ExportWorker(child, note);
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (m: WorkerMessage) => {
+        if (m.type !== "ready") return;
+        done();
+        resolve();
+      };
+      const onError = (err: Error) => {
+        done();
+        child.kill("SIGKILL");
+        reject(new Error(`the export worker could not start: ${err.message}`));
+      };
+      const onExit = () => {
+        done();
+        reject(new Error(`the export worker could not start: ${worker.reason()}`));
+      };
+      const done = () => {
+        child.off("message", onMessage);
+        child.off("error", onError);
+        child.off("exit", onExit);
+      };
+      child.on("message", onMessage);
+      child.once("error", onError);
+      child.once("exit", onExit);
     });
-    let done: WorkerOutcome | undefined;
-    let failed: string | undefined;
+    return worker;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get alive(): boolean {
+    return this.exit === undefined;
+  }
+
+  kill(): void {
+    this.child.kill("SIGKILL");
+  }
+
+  /** How it ended, for a job's error: the signal or exit code, and the last line it wrote to stderr. */
+  private reason(): string {
+    const e = this.exit;
+    const how = !e ? "is still running" : e.signal ? `was killed by ${e.signal}` : e.code === 0 ? "exited without a result" : `exited with code ${e.code}`;
+    const last = this.stderr.trim().split("\n").filter(Boolean).at(-1);
+    return `export worker (pid ${this.child.pid}) ${how}${last ? `: ${last.slice(0, 500)}` : ""}`;
+  }
+
+  /** Exports into `sink`; rejects with the reason when the worker fails, dies or is killed. */
+  async run(job: Omit<StartMessage, "type">, sink: Writable, options: WorkerRunOptions = {}): Promise<WorkerOutcome> {
+    if (this.used) throw new Error("an export worker runs one export");
+    this.used = true;
+    const { child } = this;
+    const { signal } = options;
     const onAbort = () => child.kill("SIGKILL");
     signal?.addEventListener("abort", onAbort, { once: true });
-    let settled = false;
-    const settle = (err: unknown, value?: WorkerOutcome) => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener("abort", onAbort);
-      if (err === undefined) resolve(value!);
-      else reject(err);
-    };
-
-    child.on("message", (m: WorkerMessage) => {
-      if (m.type === "ready") child.send({ type: "start", ...job } satisfies StartMessage);
-      else if (m.type === "progress") options.onProgress?.(m.written, m.total);
-      else if (m.type === "done") done ??= { result: m.result, stats: m.stats };
-      else failed ??= m.message;
-    });
-    child.on("error", (err) => {
-      // no pid: it never started, and may never emit "exit"
-      if (!child.pid) settle(new Error(`the export worker could not start: ${err.message}`));
-    });
-    if (child.pid) options.onSpawn?.(child.pid);
-    child.once("exit", (code, sig) => {
-      const ok = code === 0 && done !== undefined;
-      // a failed worker's remaining bytes are of no use: do not wait for a stalled sink to take them
-      if (!ok) {
+    try {
+      if (signal?.aborted) {
+        child.kill("SIGKILL");
+        throw signal.reason;
+      }
+      const archive = child.stdio[ARCHIVE_FD] as Readable;
+      let copyError: unknown;
+      let discarding = false;
+      const copied = pipeline(archive, sink).catch((err) => {
+        if (discarding) return;
+        copyError ??= err;
+        // the archive cannot be stored: the worker's work is wasted
+        child.kill("SIGKILL");
+      });
+      let done: WorkerOutcome | undefined;
+      let failed: string | undefined;
+      child.on("message", (m: WorkerMessage) => {
+        if (m.type === "progress") options.onProgress?.(m.written, m.total);
+        else if (m.type === "done") done ??= { result: m.result, stats: m.stats };
+        else if (m.type === "failed") failed ??= m.message;
+      });
+      // it may have died while it waited as the spare
+      if (this.alive) child.send({ type: "start", ...job } satisfies StartMessage, (err) => err && child.kill("SIGKILL"));
+      const exit = await this.exited;
+      if (exit.code !== 0) {
+        // it exits 0 only once its archive is complete: a failed worker's remaining bytes are of
+        // no use, so do not wait for a stalled sink to take them
         discarding = true;
         archive.destroy();
       }
-      void copied.then(() => {
-        if (signal?.aborted) return settle(signal.reason ?? new Error(`${who} was stopped`));
-        if (copyError) return settle(copyError);
-        if (ok) return settle(undefined, done);
-        if (failed !== undefined) return settle(new Error(failed));
-        const last = stderr.trim().split("\n").filter(Boolean).at(-1);
-        const how = sig ? `was killed by ${sig}` : code === 0 ? "exited without a result" : `exited with code ${code}`;
-        settle(new Error(`${who} ${how}${last ? `: ${last.slice(0, 500)}` : ""}`));
-      });
-    });
-  });
+      await this.closed;
+      await copied;
+      const ok = exit.code === 0 && done !== undefined;
+      if (signal?.aborted) throw signal.reason ?? new Error("stopped");
+      if (copyError) throw copyError;
+      if (ok) return done!;
+      throw new Error(failed ?? this.reason());
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
 }
