@@ -97,8 +97,13 @@ export class ExportWorker {
     this.closed = Promise.all([new Promise((resolve) => child.once("close", resolve)), disconnected]).then(() => {});
   }
 
-  static async spawn(): Promise<ExportWorker> {
-    const { entry, note } = await workerEntry();
+  /** `entry`: the bundle when it builds (the default), or a module of one's choosing (WORKER_SOURCE runs under tsx) */
+  static async spawn(entry?: string): Promise<ExportWorker> {
+    const { entry: chosen, note } = entry ? { entry, note: undefined } : await workerEntry();
+    return ExportWorker.start(chosen, note);
+  }
+
+  private static async start(entry: string, note: string | undefined): Promise<ExportWorker> {
     const child = fork(entry, [], {
       execArgv: workerExecArgv(entry),
       // stdout ignored: the archive has a pipe of its own, so nothing printed can corrupt it
