@@ -2,7 +2,10 @@
 // baseline, at 10k, 100k and 1M demo records, on SQLite (and on PostgreSQL
 // when DATABASE_URL is a postgres URL). Every measurement runs in a fresh
 // child process (bench/child.ts) so its peak RSS is its own; output goes to
-// /dev/null. Prints a markdown table and the issue's targets as PASS/FAIL,
+// /dev/null. The export measurement is the server's job path (bench/server-job.ts):
+// the child plays the server (Prisma client open, ExportJobs) and the export runs
+// in the job's worker process, whose own peak RSS is the export's; the server
+// process's peak is reported beside it. Prints a markdown table and the issue's targets as PASS/FAIL,
 // and always exits 0: a benchmark reports, it does not gate.
 //
 // flags:
@@ -15,9 +18,10 @@
 //   --profile                       also run each measurement once more under the CPU profiler (inspector,
 //                                   the measured work only) and summarize it; profiles stay in .bench-cache/profiles
 //   --phases                        also run the export once more with Prisma query / JSON timers
-//   --warm-export                   run one untimed export first in each export child (a server's
-//                                   second export: Prisma and the export code JIT-compiled)
-//   --cold                          do not start Prisma's engine before the clock (see child.ts)
+//   --warm-export                   run one untimed whole export first in each export child (the
+//                                   server's job path always runs a small one first: see server-job.ts)
+//   --cold                          do not start Prisma's engine before the clock (see child.ts;
+//                                   not for the server's job path, which a running server has warm)
 //   --bundle                        run the children as one esbuild bundle under plain node instead of
 //                                   `node --import tsx` (shows what the tsx loader costs in RSS)
 //   --reseed                        rebuild the cached datasets
