@@ -226,7 +226,7 @@ export class ExportJobs {
       const worker = await this.take();
       if (worker.note) this.deps.logger.warn({ job: id }, worker.note);
       this.workers.set(id, worker.pid);
-      this.deps.logger.info({ job: id, pid: worker.pid }, "export worker started");
+      this.deps.logger.info({ job: id, workerPid: worker.pid }, "export worker started");
       this.events.emit("worker", { jobId: id, pid: worker.pid });
       const start = { database: this.deps.config.database, ownerId: job.ownerId, format, filter: job.filter as Record<string, unknown>, now: now.toISOString() };
       return await worker.run(start, writer, { onProgress, signal: cancel.signal });
