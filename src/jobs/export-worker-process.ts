@@ -191,12 +191,12 @@ export class ExportWorker {
       const exit = await this.exited;
       if (exit.code !== 0) {
         // it exits 0 only once its archive is complete: a failed worker's remaining bytes are of
-        // no use, so do not wait for a stalled sink to take them
+        // no use, and the sink is the caller's to abort, so nothing waits for a stalled sink
         discarding = true;
         archive.destroy();
       }
       await this.closed;
-      await copied;
+      if (exit.code === 0) await copied;
       const ok = exit.code === 0 && done !== undefined;
       if (signal?.aborted) throw signal.reason ?? new Error("stopped");
       if (copyError) throw copyError;
