@@ -3,6 +3,7 @@
 // prints one line `BENCH_RESULT {json}` on stdout.
 import { readFileSync, writeFileSync } from "node:fs";
 import { RESULT_PREFIX, type ChildResult, type ChildSpec } from "./protocol.js";
+import type { ServerJobRun } from "./server-job.js";
 import { NullSink } from "./sink.js";
 
 // VmHWM, not getrusage's maxRSS: Linux carries ru_maxrss across fork+exec, so a
@@ -47,7 +48,9 @@ async function main() {
       : undefined;
   const phases = spec.phases ? await import("./phases.js") : undefined;
   const driverOnly = spec.measure === "export-driver";
-  if (exporter && !spec.cold && !driverOnly) {
+  // the export measurement is the server's job path (server-job.ts); variants still run in-process
+  const jobs = spec.measure === "export" && !spec.variant ? await (await import("./server-job.js")).serverJobRunner(spec) : undefined;
+  if (exporter && !spec.cold && !driverOnly && !jobs) {
     // A server has its Prisma engine running long before an export; a fresh process pays
     // once for compiling and starting it (≈0.4 s). Pay that before the clock, on a client
     // of its own: the export still opens its own connection and client, as it does in a server.
@@ -74,17 +77,22 @@ async function main() {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let result: Omit<ChildResult, "measure" | "outputBytes" | "seconds" | "cpuSeconds" | "maxRssMiB" | "setupRssMiB">;
+  let worker: ServerJobRun["worker"] | undefined;
   if (baseline) {
     result =
       spec.database.provider === "sqlite"
         ? await baseline.sqliteBaseline(spec.database.file, spec.tables!, spec.ownerId, sink)
         : await baseline.postgresBaseline(spec.pool!, spec.tables!, spec.ownerId, sink);
+  } else if (jobs) {
+    const run = await jobs.run();
+    worker = run.worker;
+    sink.bytes = run.bytes;
+    result = { records: run.records, perKind: run.perKind };
   } else {
-    const [{ withSnapshot, withDriverSnapshot, exportSnapshot }, { writeExport }, { ALL_SECTIONS }, variant] = exporter!;
+    const [{ withSnapshot, withDriverSnapshot }, { writeExport }, { ALL_SECTIONS }, variant] = exporter!;
     const timer = phases?.installPhaseTimers();
     const filter = { sections: [...ALL_SECTIONS] };
-    // the server's export jobs open the snapshot their format needs (exportSnapshot): the driver's for ZIP
-    const r = await (driverOnly ? withDriverSnapshot : spec.variant ? withSnapshot : exportSnapshot("ZIP"))(spec.database, (tx) => {
+    const r = await (driverOnly ? withDriverSnapshot : withSnapshot)(spec.database, (tx) => {
       const db = timer ? timer.wrapDb(tx) : tx;
       return spec.variant
         ? variant!.writeExportVariant(db, spec.ownerId, filter, sink, spec.variant)
@@ -95,9 +103,23 @@ async function main() {
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const ownCpuSeconds = (cpu.user + cpu.system) / 1e6;
   if (profiler) await profiler.stop(spec.profile!);
-  const out: ChildResult = { measure: spec.measure, ...result, outputBytes: sink.bytes, seconds, cpuSeconds, maxRssMiB: maxRssMiB(), setupRssMiB };
+  await jobs?.close();
+  // the server's job path: the export's memory is the worker's; the server's own is reported beside it
+  const out: ChildResult = worker
+    ? {
+        measure: spec.measure,
+        ...result,
+        outputBytes: sink.bytes,
+        seconds,
+        cpuSeconds: ownCpuSeconds + worker.cpuSeconds,
+        maxRssMiB: worker.peakRssMiB,
+        setupRssMiB: worker.setupRssMiB,
+        parentMaxRssMiB: maxRssMiB(),
+        parentSetupRssMiB: setupRssMiB,
+      }
+    : { measure: spec.measure, ...result, outputBytes: sink.bytes, seconds, cpuSeconds: ownCpuSeconds, maxRssMiB: maxRssMiB(), setupRssMiB };
   process.stdout.write(RESULT_PREFIX + JSON.stringify(out) + "\n");
 }
 

@@ -6,8 +6,9 @@ import type { ScanTable } from "./baseline.js";
 import type { VariantOptions } from "./experiments/variant.js";
 
 /**
- * export: writeExport in the snapshot the server's export job opens for a ZIP (exportSnapshot), in a
- * process whose own Prisma client is running, as the server's is;
+ * export: the server's export job path (bench/server-job.ts): a process with the server's Prisma client
+ * running, ExportJobs running the job in its worker process (the variants of --variants still run
+ * writeExport in-process, in withSnapshot);
  * export-driver: withDriverSnapshot + writeExport in a process that never starts a Prisma client
  * (what an export worker process or the CLI could be)
  */
@@ -42,9 +43,15 @@ export interface ChildResult {
   seconds: number;
   /** CPU time of the process over the measured work (user + system, all threads: zlib runs on the threadpool) */
   cpuSeconds: number;
-  /** peak RSS of the process (MiB), and the peak before the measured work began */
+  /**
+   * peak RSS of the process doing the export (MiB), and its peak before the measured work began:
+   * for the server's job path, the worker process's (the server's own in parentMaxRssMiB)
+   */
   maxRssMiB: number;
   setupRssMiB: number;
+  /** the server's job path only: the server process's peak RSS, and its peak before the job */
+  parentMaxRssMiB?: number;
+  parentSetupRssMiB?: number;
   perKind: Record<string, number>;
   phases?: Record<string, number>;
 }

@@ -21,6 +21,8 @@ const envSchema = z.object({
   MAX_JSON_BODY_BYTES: bytes.default(2 * 1024 ** 2),
   STAGED_UPLOAD_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
   EXPORT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  // after an export, one worker process is started and kept ready this long for the next (0: none)
+  EXPORT_SPARE_WORKER_SECONDS: z.coerce.number().int().min(0).default(600),
 });
 
 export type Database =
@@ -40,6 +42,8 @@ export interface Config {
   maxJsonBodyBytes: number;
   stagedUploadTtlSeconds: number;
   exportConcurrency: number;
+  /** how long a spare export worker waits for the next job (0: no spare) */
+  exportSpareWorkerSeconds: number;
 }
 
 export function databaseFromUrl(url: string | undefined, dataDir: string): Database {
@@ -70,5 +74,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES,
     stagedUploadTtlSeconds: e.STAGED_UPLOAD_TTL_SECONDS,
     exportConcurrency: e.EXPORT_CONCURRENCY,
+    exportSpareWorkerSeconds: e.EXPORT_SPARE_WORKER_SECONDS,
   };
 }

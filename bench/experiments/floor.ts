@@ -24,7 +24,7 @@ await import("better-sqlite3");
 await import("pg");
 step("drivers (better-sqlite3, pg)");
 await import("../../src/engine/kinds/index.js");
-step("kind registry (bulk.ts: Prisma runtime JS, datamodel, zod)");
+step("kind registry (models.ts: the datamodel; zod)");
 const { writeExport } = await import("../../src/engine/export.js");
 const { withDriverSnapshot, withSnapshot } = await import("../../src/engine/snapshot.js");
 const { ALL_SECTIONS } = await import("../../src/engine/kinds/index.js");

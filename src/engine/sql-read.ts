@@ -7,7 +7,7 @@
 // as ISO-8601 UTC (Prisma's own normalization of what the adapter stored),
 // Json parsed, Bytes as base64, SQLite's 0/1 as booleans, BigInt as a number.
 import { getDatamodel } from "../generated/pothos-types.js";
-import { modelInfos, type ColumnInfo, type ModelInfo } from "../db/bulk.js";
+import { modelInfos, type ColumnInfo, type ModelInfo } from "../db/models.js";
 import type { RawReader } from "../db/raw.js";
 import type { Provider } from "../db/migrations.js";
 import { lineColumns, toLineData, type ExportFilter, type KindDef, type Row } from "./kinds/index.js";

@@ -1,13 +1,29 @@
 // Export jobs: persisted, run in the background with bounded concurrency,
 // progress published as they go. A restart fails what was running.
+//
+// ZIP and JSONL exports run in a worker process each (export-worker.ts), which
+// reads through the driver and never starts Prisma: the server's own process
+// holds ~200 MiB before the first record (tsx, its Prisma client), so an export
+// inside it could not stay under 200 MB, and whatever an export grows is given
+// back when the worker exits. This process keeps the job's row, the progress
+// events and the blob (the worker's archive arrives over a pipe into the blob
+// writer, which hashes and commits it). OPENMEMORY exports still run here:
+// OpenMemory's writer reads through Prisma, and a worker with a Prisma client
+// of its own would hold about as much as the server before its first record.
+import { EventEmitter } from "node:events";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
-import { archiveFilename, writeExport, type ExportFormat } from "../engine/export.js";
+import { archiveFilename, writeExport, type ExportFormat, type ExportResult } from "../engine/export.js";
 import type { ExportFilter } from "../engine/kinds/index.js";
-import { exportSnapshot } from "../engine/snapshot.js";
+import { withSnapshot } from "../engine/snapshot.js";
 import type { Logger } from "../logger.js";
-import type { BlobStore } from "../storage/blob-store.js";
+import type { BlobStore, BlobWriter } from "../storage/blob-store.js";
+import type { WorkerStats } from "./export-worker-protocol.js";
+import { ExportWorker } from "./export-worker-process.js";
 import { throttle, type ProgressPubSub } from "./progress.js";
+import { filterFromStored, storedFilter } from "./stored-filter.js";
+
+export { filterFromStored, storedFilter } from "./stored-filter.js";
 
 export interface ExportJobsDeps {
   config: Config;
@@ -19,22 +35,25 @@ export interface ExportJobsDeps {
 
 export const INTERRUPTED = "interrupted: the server stopped while this export was running; start it again";
 
-/** The filter as stored on the job (JSON) and read back. */
-export function storedFilter(filter: ExportFilter): Record<string, unknown> {
-  return { ...filter, from: filter.from?.toISOString() ?? null, to: filter.to?.toISOString() ?? null };
-}
-
-export function filterFromStored(json: unknown): ExportFilter {
-  const f = json as Record<string, unknown>;
-  return { ...(f as unknown as ExportFilter), from: f.from ? new Date(f.from as string) : null, to: f.to ? new Date(f.to as string) : null };
-}
-
 const EXTENSION: Record<ExportFormat, string> = { ZIP: "zip", JSONL: "jsonl.gz", OPENMEMORY: "zip" };
 
+/** What happens to jobs, for whoever watches the runner (logs, tests, the benchmark). */
+export interface ExportJobEvents {
+  /** a job's worker process started */
+  worker: [{ jobId: string; pid: number }];
+  /** a job reached SUCCEEDED or FAILED; `worker` is what its worker measured of itself, when one finished */
+  finished: [{ jobId: string; status: "SUCCEEDED" | "FAILED"; worker?: WorkerStats }];
+}
+
 export class ExportJobs {
+  readonly events = new EventEmitter<ExportJobEvents>();
   private queue: string[] = [];
   private running = new Map<string, Promise<void>>();
+  private cancels = new Map<string, AbortController>();
+  private workers = new Map<string, number>();
   private stopped = false;
+  /** a worker started ahead of the next job (see take()) */
+  private spare?: { worker: Promise<ExportWorker>; timer: NodeJS.Timeout };
 
   constructor(private deps: ExportJobsDeps) {}
 
@@ -63,6 +82,11 @@ export class ExportJobs {
     return job;
   }
 
+  /** The pid of the worker process running this job, while it runs. */
+  workerPid(jobId: string): number | undefined {
+    return this.workers.get(jobId);
+  }
+
   private enqueue(id: string) {
     this.queue.push(id);
     this.pump();
@@ -86,10 +110,49 @@ export class ExportJobs {
     while (this.running.size || this.queue.length) await Promise.all([...this.running.values()]);
   }
 
+  /** Takes no more jobs and kills the running workers: their jobs fail as interrupted. In-process (OPENMEMORY) jobs are waited for. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.queue = [];
+    for (const c of this.cancels.values()) c.abort(new Error(INTERRUPTED));
+    this.retireSpare();
     await Promise.allSettled([...this.running.values()]);
+  }
+
+  /**
+   * A worker for the next job: the spare when there is a live one, else a new
+   * process. A worker takes about 0.3 s (bundled; more under load) to load its
+   * code, which would otherwise be most of a small export's time.
+   */
+  private async take(): Promise<ExportWorker> {
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare) {
+      clearTimeout(spare.timer);
+      const worker = await spare.worker.catch(() => undefined);
+      if (worker?.alive) return worker;
+    }
+    return ExportWorker.spawn();
+  }
+
+  /** Starts a spare worker (after a job, so it does not compete with one), retired after config.exportSpareWorkerSeconds idle. */
+  private keepSpare(): void {
+    const seconds = this.deps.config.exportSpareWorkerSeconds;
+    if (this.stopped || this.spare || !seconds) return;
+    const worker = ExportWorker.spawn();
+    worker.catch((err) => this.deps.logger.warn({ err }, "could not start a spare export worker"));
+    const timer = setTimeout(() => this.retireSpare(), seconds * 1000);
+    // a spare never keeps the process alive (tests, a CLI)
+    timer.unref();
+    this.spare = { worker, timer };
+  }
+
+  private retireSpare(): void {
+    const spare = this.spare;
+    this.spare = undefined;
+    if (!spare) return;
+    clearTimeout(spare.timer);
+    void spare.worker.then((w) => w.kill(), () => {});
   }
 
   private async run(id: string) {
@@ -107,10 +170,15 @@ export class ExportJobs {
       void db.exportJob.update({ where: { id }, data: { recordsWritten: written, recordsTotal: total } }).catch(() => {});
     });
     const writer = await store.openWriter(key);
+    let worker: WorkerStats | undefined;
     try {
-      const result = await exportSnapshot(format)(config.database, (snapshot) =>
-        writeExport(snapshot, { ownerId: job.ownerId, filter: filterFromStored(job.filter), format, now, onProgress: saveProgress.call }, writer),
-      );
+      let result: ExportResult;
+      if (format === "OPENMEMORY") {
+        const options = { ownerId: job.ownerId, filter: filterFromStored(job.filter), format, now, onProgress: saveProgress.call };
+        result = await withSnapshot(config.database, (snapshot) => writeExport(snapshot, options, writer));
+      } else {
+        ({ result, stats: worker } = await this.inWorker(id, job, format, now, writer, saveProgress.call));
+      }
       saveProgress.flush();
       const blob = await writer.commit();
       const finishedAt = new Date();
@@ -130,13 +198,42 @@ export class ExportJobs {
         },
       });
       publish("SUCCEEDED", result.records, result.total);
-      logger.info({ job: id, records: result.records, bytes: blob.bytes }, "export finished");
+      logger.info({ job: id, records: result.records, bytes: blob.bytes, worker }, "export finished");
+      this.events.emit("finished", { jobId: id, status: "SUCCEEDED", worker });
     } catch (err) {
       await writer.abort();
       const message = err instanceof Error ? err.message : String(err);
       const j = await db.exportJob.update({ where: { id }, data: { status: "FAILED", error: message, finishedAt: new Date() } });
       publish("FAILED", j.recordsWritten, j.recordsTotal);
       logger.warn({ err, job: id }, "export failed");
+      this.events.emit("finished", { jobId: id, status: "FAILED" });
+    }
+  }
+
+  private async inWorker(
+    id: string,
+    job: { ownerId: string; filter: unknown },
+    format: "ZIP" | "JSONL",
+    now: Date,
+    writer: BlobWriter,
+    onProgress: (written: number, total: number) => void,
+  ) {
+    // stop() came between the claim and here: start no worker it could not kill
+    if (this.stopped) throw new Error(INTERRUPTED);
+    const cancel = new AbortController();
+    this.cancels.set(id, cancel);
+    try {
+      const worker = await this.take();
+      if (worker.note) this.deps.logger.warn({ job: id }, worker.note);
+      this.workers.set(id, worker.pid);
+      this.deps.logger.info({ job: id, workerPid: worker.pid }, "export worker started");
+      this.events.emit("worker", { jobId: id, pid: worker.pid });
+      const start = { database: this.deps.config.database, ownerId: job.ownerId, format, filter: job.filter as Record<string, unknown>, now: now.toISOString() };
+      return await worker.run(start, writer, { onProgress, signal: cancel.signal });
+    } finally {
+      this.cancels.delete(id);
+      this.workers.delete(id);
+      this.keepSpare();
     }
   }
 }

@@ -2,7 +2,7 @@
 // record never refers to one written after it). Export, stats, preview,
 // import and id remapping all walk this list.
 import { z } from "zod";
-import { modelInfos, type ColumnInfo } from "../../db/bulk.js";
+import { modelInfos, type ColumnInfo } from "../../db/models.js";
 import { annotationKinds } from "./annotations.js";
 import { entriesOf, entryStillHolds, instantEntry, splitInstant, type ExactEntries } from "./exact.js";
 import { memoryKinds } from "./memories.js";

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { ModelName } from "../../db/bulk.js";
+import type { ModelName } from "../../db/models.js";
 
 export const SECTIONS = ["MEMORIES", "PERSONAS", "WORLD", "SUMMARIES", "ANNOTATIONS"] as const;
 export type Section = (typeof SECTIONS)[number];

@@ -1,0 +1,267 @@
+// Export jobs run in worker processes (src/jobs/export-worker*.ts): these tests
+// fail if a job runs in the server's process, if a dead worker leaves its job
+// hanging or succeeding, or if progress stops reaching subscribers.
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { ALL_SECTIONS } from "../src/engine/kinds/index.js";
+import { ExportJobs } from "../src/jobs/export-jobs.js";
+import { ExportWorker, WORKER_SOURCE, workerExecArgv } from "../src/jobs/export-worker-process.js";
+import { storedFilter } from "../src/jobs/stored-filter.js";
+import { createLogger } from "../src/logger.js";
+import type { BlobStore } from "../src/storage/blob-store.js";
+import { seedDemo } from "../src/seed/index.js";
+import { readNative, sha256 } from "./support/archive.js";
+import { gatedStore } from "./support/gated-store.js";
+import { until } from "./support/poll.js";
+import { startTestServer, type TestServer } from "./support/server.js";
+
+// Every driver snapshot opened in this (the server's) process goes through the spy: a job run
+// here instead of in a worker would show up in it.
+vi.mock("../src/engine/snapshot.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../src/engine/snapshot.js")>();
+  return { ...real, withDriverSnapshot: vi.fn(real.withDriverSnapshot), withSnapshot: vi.fn(real.withSnapshot) };
+});
+const snapshots = await import("../src/engine/snapshot.js");
+
+let s: TestServer;
+let alice: { id: string; email: string; token: string };
+let bob: { id: string; email: string; token: string };
+
+beforeAll(async () => {
+  s = await startTestServer();
+  alice = await s.user("alice@example.com");
+  bob = await s.user("bob@example.com");
+  await seedDemo(s.rt.db, { userId: alice.id, scale: 800, seed: 3 });
+  // big enough that its archive (about 2.5 MB) cannot fit in the pipes and buffers between a worker and a held store
+  await seedDemo(s.rt.db, { userId: bob.id, scale: 20_000, seed: 4 });
+});
+afterAll(() => s.close());
+
+async function gql<T>(query: string, variables: Record<string, unknown>, token: string): Promise<T> {
+  const res = await fetch(`${s.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data: T; errors?: unknown[] };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+interface JobState {
+  id: string;
+  status: string;
+  error: string | null;
+  downloadUrl: string | null;
+  sha256: string | null;
+  progress: { recordsWritten: number; recordsTotal: number };
+}
+
+const jobQuery = "query ($id: ID!) { exportJob(id: $id) { id status error downloadUrl sha256 progress { recordsWritten recordsTotal } } }";
+
+async function startExport(token: string, input: Record<string, unknown>): Promise<string> {
+  const r = await gql<{ exportBackup: { __typename: string; job?: { id: string } } }>(
+    "mutation ($input: ExportBackupInput!) { exportBackup(input: $input) { __typename ... on ExportBackupSuccess { job { id } } } }",
+    { input },
+    token,
+  );
+  if (!r.exportBackup.job) throw new Error(r.exportBackup.__typename);
+  return r.exportBackup.job.id;
+}
+
+function finished(id: string, token: string): Promise<JobState> {
+  return until(async () => {
+    const job = (await gql<{ exportJob: JobState }>(jobQuery, { id }, token)).exportJob;
+    return job.status === "SUCCEEDED" || job.status === "FAILED" ? job : null;
+  }, `export job ${id}`);
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** A job runner beside the server's, on the same database and progress events, writing through `store`. */
+function jobsWith(store: BlobStore) {
+  return new ExportJobs({ config: { ...s.rt.config, exportSpareWorkerSeconds: 0 }, db: s.rt.db, logger: createLogger("silent"), store, pubsub: s.rt.pubsub });
+}
+
+describe("export jobs in worker processes", () => {
+  it("runs each ZIP and JSONL job in a process of its own, which exits with the job; the server never opens a driver snapshot", async () => {
+    vi.mocked(snapshots.withDriverSnapshot).mockClear();
+    const pids = new Map<string, number>();
+    const onWorker = (e: { jobId: string; pid: number }) => pids.set(e.jobId, e.pid);
+    s.rt.exportJobs.events.on("worker", onWorker);
+    try {
+      for (const format of ["ZIP", "JSONL"]) {
+        const id = await startExport(alice.token, { format });
+        const job = await finished(id, alice.token);
+        expect(job.status, job.error ?? "").toBe("SUCCEEDED");
+        const pid = pids.get(id);
+        expect(pid).toBeTypeOf("number");
+        expect(pid).not.toBe(process.pid);
+        // the job is done only once its worker has exited
+        expect(alive(pid!)).toBe(false);
+        const res = await fetch(job.downloadUrl!);
+        expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(job.sha256);
+      }
+      expect(new Set(pids.values()).size).toBe(2);
+      expect(snapshots.withDriverSnapshot).not.toHaveBeenCalled();
+    } finally {
+      s.rt.exportJobs.events.off("worker", onWorker);
+    }
+  });
+
+  it("streams the worker's progress to an exportProgress subscription that was waiting before the job started", async () => {
+    // a PENDING job nobody runs yet: the subscription is open before any progress can happen
+    const job = await s.rt.db.exportJob.create({
+      data: { ownerId: alice.id, requestedById: alice.id, format: "JSONL", filter: storedFilter({ sections: [...ALL_SECTIONS] }) as object },
+    });
+    const res = await fetch(`${s.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${alice.token}` },
+      body: JSON.stringify({ query: "subscription ($id: ID!) { exportProgress(id: $id) { status recordsWritten recordsTotal } }", variables: { id: job.id } }),
+    });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    type Event = { status: string; recordsWritten: number; recordsTotal: number };
+    const events = () =>
+      text
+        .split("\n")
+        .filter((l) => l.startsWith("data: ") && l.length > 6)
+        .map((l) => (JSON.parse(l.slice(6)) as { data?: { exportProgress: Event } }).data?.exportProgress)
+        .filter((e): e is Event => !!e);
+    while (!events().length) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the subscription ended early: ${text}`);
+      text += value;
+    }
+    expect(events()[0].status).toBe("PENDING");
+    // the server's runner picks it up now
+    await s.rt.exportJobs.recover();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const all = events();
+    const last = all.at(-1)!;
+    expect(last.status).toBe("SUCCEEDED");
+    expect(last.recordsTotal).toBeGreaterThan(0);
+    expect(last.recordsWritten).toBe(last.recordsTotal);
+    // the total is known only to the worker (it counts in its snapshot): a RUNNING event that carries it came over IPC
+    const running = all.filter((e) => e.status === "RUNNING");
+    expect(running.length).toBeGreaterThan(0);
+    expect(running[0].recordsTotal).toBe(last.recordsTotal);
+  });
+
+  it("fails the job with the reason when its worker is killed mid-export, leaves no archive, and the server keeps serving", async () => {
+    const gated = gatedStore(s.rt.store);
+    const jobs = jobsWith(gated.store);
+    try {
+      const pid = new Promise<number>((resolve) => jobs.events.once("worker", (e) => resolve(e.pid)));
+      const job = await jobs.create({ requestedById: bob.id, ownerId: bob.id, format: "ZIP", filter: { sections: [...ALL_SECTIONS] } });
+      const worker = await pid;
+      expect(jobs.workerPid(job.id)).toBe(worker);
+      // bytes have reached the server, and the rest cannot (the store holds them): it is mid-export
+      await until(async () => gated.received() > 0, "the first archive bytes");
+      expect(alive(worker)).toBe(true);
+      process.kill(worker, "SIGKILL");
+      gated.release();
+      await jobs.idle();
+      const state = (await gql<{ exportJob: JobState }>(jobQuery, { id: job.id }, bob.token)).exportJob;
+      expect(state.status).toBe("FAILED");
+      expect(state.error).toMatch(new RegExp(`export worker \\(pid ${worker}\\) was killed by SIGKILL`));
+      expect(state.downloadUrl).toBeNull();
+      expect(await s.rt.store.exists(`exports/${job.id}.zip`)).toBe(false);
+      expect(jobs.workerPid(job.id)).toBeUndefined();
+    } finally {
+      gated.release();
+      await jobs.stop();
+    }
+    // the server's own runner and HTTP are unaffected
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+    const next = await finished(await startExport(alice.token, { format: "ZIP", filter: { sections: ["PERSONAS"] } }), alice.token);
+    expect(next.status, next.error ?? "").toBe("SUCCEEDED");
+  });
+
+  it("stop() kills a running worker and fails its job as interrupted", async () => {
+    const gated = gatedStore(s.rt.store);
+    const jobs = jobsWith(gated.store);
+    const pid = new Promise<number>((resolve) => jobs.events.once("worker", (e) => resolve(e.pid)));
+    const job = await jobs.create({ requestedById: bob.id, ownerId: bob.id, format: "JSONL", filter: { sections: [...ALL_SECTIONS] } });
+    const worker = await pid;
+    await until(async () => gated.received() > 0, "the first archive bytes");
+    await jobs.stop();
+    gated.release();
+    expect(alive(worker)).toBe(false);
+    const row = await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } });
+    expect(row.status).toBe("FAILED");
+    expect(row.error).toMatch(/interrupted/);
+  });
+
+  it("a worker that fails reports why, and the job fails with it", async () => {
+    // the worker reads another database than the server's: one without the tables
+    const elsewhere =
+      s.rt.config.database.provider === "sqlite"
+        ? { provider: "sqlite" as const, file: `${s.rt.config.dataDir}/empty.db` }
+        : { ...s.rt.config.database, schema: `${s.rt.config.database.schema}_missing` };
+    const jobs = new ExportJobs({
+      config: { ...s.rt.config, database: elsewhere, exportSpareWorkerSeconds: 0 },
+      db: s.rt.db,
+      logger: createLogger("silent"),
+      store: s.rt.store,
+      pubsub: s.rt.pubsub,
+    });
+    try {
+      const job = await jobs.create({ requestedById: alice.id, ownerId: alice.id, format: "ZIP", filter: { sections: ["MEMORIES"] } });
+      await jobs.idle();
+      const row = await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } });
+      expect(row.status).toBe("FAILED");
+      // the driver's own message, carried over IPC (not a generic exit code)
+      expect(row.error).toMatch(/no such table|does not exist/);
+      expect(row.error).not.toMatch(/exited with code/);
+    } finally {
+      await jobs.stop();
+    }
+  });
+});
+
+describe("starting a worker", () => {
+  it("runs the sources under tsx when not bundled (how it runs if esbuild is unavailable)", async () => {
+    const worker = await ExportWorker.spawn(WORKER_SOURCE);
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    sink.on("data", (c: Buffer) => chunks.push(c));
+    const progress: number[] = [];
+    const { result, stats } = await worker.run(
+      { database: s.rt.config.database, ownerId: alice.id, format: "ZIP", filter: storedFilter({ sections: [...ALL_SECTIONS] }), now: new Date().toISOString() },
+      sink,
+      { onProgress: (written) => progress.push(written) },
+    );
+    expect(stats.pid).toBe(worker.pid);
+    expect(worker.alive).toBe(false);
+    const { lines, manifest } = await readNative(Buffer.concat(chunks));
+    expect(lines.length - 1).toBe(result.records);
+    expect(manifest.counts).toEqual(result.counts);
+    expect(progress.at(-1)).toBe(result.records);
+  });
+
+  it("gives a worker tsx's loader only when it runs sources, and never the parent's debugger", () => {
+    const tsxFlags = ["--require", "/x/node_modules/tsx/dist/preflight.cjs", "--import", "file:///x/node_modules/tsx/dist/loader.mjs"];
+    // npm start (the tsx CLI): the loader is there already
+    expect(workerExecArgv("/app/src/jobs/export-worker.ts", tsxFlags)).toEqual(tsxFlags);
+    // bin/stowage.js (tsx registered from code) and vitest: added, by absolute URL
+    const added = workerExecArgv("/app/src/jobs/export-worker.ts", ["--conditions", "development"]);
+    expect(added.slice(0, 2)).toEqual(["--conditions", "development"]);
+    expect(added[2]).toBe("--import");
+    expect(added[3]).toMatch(/^file:\/\/.*[\\/]tsx[\\/]/);
+    // a bundle runs on plain node: tsx's flags go, whatever their spelling; others stay
+    expect(workerExecArgv("/app/src/generated/export-worker.mjs", [...tsxFlags, "--import=tsx", "--max-semi-space-size=8"])).toEqual(["--max-semi-space-size=8"]);
+    expect(workerExecArgv("/app/src/generated/export-worker.mjs", ["--inspect=9229", "--inspect-brk"])).toEqual([]);
+  });
+});
