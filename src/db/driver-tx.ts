@@ -71,6 +71,9 @@ export async function withDriverTransaction<T>(database: Database, fn: (tx: Driv
   }
 }
 
+/** Statements (of up to 200 rows) the SQLite thread may be behind before the import waits for it: bounds what waits in memory. */
+const MAX_OUTSTANDING = 32;
+
 /** The import's SQLite connection, on its own thread (sqlite-worker.mjs). */
 class SqliteThread {
   private worker: Worker;
@@ -80,7 +83,12 @@ class SqliteThread {
 
   constructor(file: string) {
     this.worker = new Worker(new URL("./sqlite-worker.mjs", import.meta.url), { workerData: { file, timeout: 30_000 } });
-    this.worker.on("message", (m: { id: number; result?: unknown; error?: { message: string; code?: string } }) => {
+    this.worker.on("message", (m: { id: number; drained?: number; result?: unknown; error?: { message: string; code?: string } }) => {
+      if (m.drained) {
+        this.outstanding -= m.drained;
+        if (this.outstanding <= MAX_OUTSTANDING / 2) this.room?.();
+        return;
+      }
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       if (!w) return;
@@ -105,9 +113,20 @@ class SqliteThread {
     });
   }
 
-  /** Sent without waiting: a failure surfaces at the next ask. */
-  tell(sql: string, params: readonly unknown[]): void {
-    if (!this.dead) this.worker.postMessage({ id: 0, op: "queue", sql, params });
+  private outstanding = 0;
+  private room: (() => void) | null = null;
+
+  /** Sent without waiting for it (a failure surfaces at the next ask); waits only when the thread is that far behind. */
+  tell(sql: string, params: readonly unknown[]): Promise<void> | void {
+    if (this.dead) return;
+    this.worker.postMessage({ id: 0, op: "queue", sql, params });
+    if (++this.outstanding < MAX_OUTSTANDING) return;
+    return new Promise<void>((resolve) => {
+      this.room = () => {
+        this.room = null;
+        resolve();
+      };
+    });
   }
 
   async close(): Promise<void> {

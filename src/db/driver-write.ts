@@ -62,7 +62,7 @@ export class DriverWriter {
    * Replaces the given fields of the row with this id (everything buffered is
    * written first). A missing @updatedAt field gets now, as Prisma's update does.
    */
-  async update(model: ModelName, id: string, data: Record<string, unknown>): Promise<number> {
+  async update(model: ModelName, id: string, data: Record<string, unknown>): Promise<void> {
     await this.flush();
     const info = this.info(model);
     const sets: string[] = [];
@@ -79,10 +79,10 @@ export class DriverWriter {
       sets.push(`${quote(c.column)} = ${mark(c)}`);
     }
     for (const k of Object.keys(data)) if (!info.byField.has(k)) throw new Error(`update of ${model}: unknown field ${k}`);
-    if (!sets.length) return 0;
+    if (!sets.length) return;
     params.push(id);
     const idColumn = info.byField.get("id")!;
-    return this.tx.run(`UPDATE ${quote(info.table)} SET ${sets.join(", ")} WHERE ${quote(idColumn.column)} = ${mark(idColumn)}`, params);
+    await this.tx.queue(`UPDATE ${quote(info.table)} SET ${sets.join(", ")} WHERE ${quote(idColumn.column)} = ${mark(idColumn)}`, params);
   }
 
   private info(model: ModelName): ModelInfo {

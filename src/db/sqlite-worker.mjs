@@ -1,9 +1,11 @@
 // One SQLite connection on a thread of its own, for an import's transaction
 // (driver-tx.ts): its inserts run beside the planning on the main thread
 // instead of after it. Plain JavaScript, so the thread needs no TypeScript
-// loader. Messages are handled in order; a queued statement that fails is
-// kept and thrown at the next message that answers (a read, the commit), so
-// the import fails before it commits.
+// loader. Queued statements run in order, between messages; a read is
+// answered before the statements queued ahead of it (the planner asks only
+// about what was there before the import: see plan.ts), anything else after
+// them. A queued statement that fails is kept and thrown at the next message
+// that answers, so the import fails before it commits.
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 
@@ -30,14 +32,37 @@ function prepared(sql, raw) {
 const bindable = (params) => params.map((v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v));
 
 let failed = null;
+let queued = [];
+let scheduled = false;
+
+function drain() {
+  scheduled = false;
+  const batch = queued;
+  queued = [];
+  for (const m of batch) {
+    if (failed) break;
+    try {
+      prepared(m.sql, false).run(...bindable(m.params));
+    } catch (err) {
+      failed = err;
+    }
+  }
+  if (batch.length) parentPort.postMessage({ id: 0, drained: batch.length });
+}
 
 parentPort.on("message", (m) => {
+  if (m.op === "queue") {
+    queued.push(m);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(drain);
+    }
+    return;
+  }
+  if (m.op !== "rows") drain();
   try {
     if (failed && m.op !== "rollback") throw failed;
     switch (m.op) {
-      case "queue":
-        prepared(m.sql, false).run(...bindable(m.params));
-        return;
       case "run":
         return parentPort.postMessage({ id: m.id, result: prepared(m.sql, false).run(...bindable(m.params)).changes });
       case "rows":
@@ -53,7 +78,6 @@ parentPort.on("message", (m) => {
         return parentPort.postMessage({ id: m.id, result: null });
     }
   } catch (err) {
-    if (m.op === "queue") failed = err;
-    else parentPort.postMessage({ id: m.id, error: { message: err.message, code: err.code } });
+    parentPort.postMessage({ id: m.id, error: { message: err.message, code: err.code } });
   }
 });
