@@ -62,7 +62,7 @@ describe("SQLite write gate", () => {
       let began!: () => void;
       const begun = new Promise<void>((r) => (began = r));
       const importing = withDriverTransaction(database, async (tx) => {
-        await tx.run(`INSERT INTO "User" ("id", "email", "role", "createdAt", "updatedAt") VALUES (?, ?, 'USER', ?, ?)`, ["u-import", "import@example.com", "2026-01-01T00:00:00.000+00:00", "2026-01-01T00:00:00.000+00:00"]);
+        await tx.queue(`INSERT INTO "User" ("id", "email", "role", "createdAt", "updatedAt") VALUES (?, ?, 'USER', ?, ?)`, ["u-import", "import@example.com", "2026-01-01T00:00:00.000+00:00", "2026-01-01T00:00:00.000+00:00"]);
         began();
         await held;
       });

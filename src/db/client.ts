@@ -80,6 +80,18 @@ async function trackedAdapter(database: Database): Promise<{ factory: AdapterFac
   };
 }
 
+/** The client whose writes wait, without holding the event loop, for an import of this process that holds the file (write-gate.ts). */
+function writeGated(base: Db, file: string): Db {
+  return base.$extends({
+    query: {
+      async $allOperations({ operation, args, query }) {
+        if (WRITE_OPERATIONS.has(operation)) await writesFree(file);
+        return query(args);
+      },
+    },
+  }) as unknown as Db;
+}
+
 export async function openDb(database: Database, options: DbOptions = {}): Promise<DbHandle> {
   const log = options.onQuery ? [{ emit: "event" as const, level: "query" as const }] : [];
   const tracked = await trackedAdapter(database);
@@ -93,19 +105,7 @@ export async function openDb(database: Database, options: DbOptions = {}): Promi
     const onQuery = options.onQuery;
     (base as unknown as { $on(e: "query", cb: (ev: { query: string }) => void): void }).$on("query", (ev) => onQuery(ev.query));
   }
-  let db = base;
-  if (database.provider === "sqlite") {
-    // writes wait, without holding the event loop, for an import of this process that holds the file (write-gate.ts)
-    const file = database.file;
-    db = base.$extends({
-      query: {
-        async $allOperations({ operation, args, query }) {
-          if (WRITE_OPERATIONS.has(operation)) await writesFree(file);
-          return query(args);
-        },
-      },
-    }) as unknown as Db;
-  }
+  const db = database.provider === "sqlite" ? writeGated(base, database.file) : base;
   if (database.provider === "sqlite") {
     // WAL lets readers (an export's snapshot) run beside a writer.
     await db.$queryRawUnsafe("PRAGMA journal_mode = WAL");

@@ -1,8 +1,7 @@
 // A write transaction on a driver connection of its own, with no Prisma
 // client: an import plans and writes a million rows through it, where Prisma's
 // per-query compilation and row mapping cost more than the database's work.
-// Reads and writes share the one connection, so the planner sees exactly the
-// state its writes build on.
+// Reads and writes share the one connection and its transaction.
 import { Worker } from "node:worker_threads";
 import type { Client } from "pg";
 import type { Database } from "../config.js";
@@ -11,12 +10,12 @@ import { pgReader, type RawReader } from "./raw.js";
 import { holdingWrites } from "./write-gate.js";
 
 export interface DriverTx extends RawReader {
-  /** runs a statement with bound values (already in the driver's forms: see driver-write.ts); the number of rows it changed */
-  run(sql: string, params: readonly unknown[]): Promise<number>;
   /**
-   * Runs a statement in order with the others, without waiting for it where
-   * the connection allows (SQLite's thread): a failure fails the next read,
-   * run or the commit, so the transaction never commits past it.
+   * Runs a statement with bound values (already in the driver's forms: see
+   * driver-write.ts), in order with the others, without waiting for it where
+   * the connection allows (SQLite's thread, where reads may be answered ahead
+   * of it: see lookups.ts). A failure fails the next read or the commit, so
+   * the transaction never commits past it.
    */
   queue(sql: string, params: readonly unknown[]): Promise<void> | void;
 }
@@ -29,14 +28,10 @@ function pgTx(client: Client, schema: string): DriverTx {
   const names = new Map<string, string>();
   return {
     ...reader,
-    async run(text, values) {
+    async queue(text, values) {
       let name = names.get(text);
       if (!name && names.size < MAX_STATEMENTS) names.set(text, (name = `stowage_${names.size}`));
-      const res = await client.query({ name, text, values: values as unknown[] });
-      return res.rowCount ?? 0;
-    },
-    async queue(text, values) {
-      await this.run(text, values);
+      await client.query({ name, text, values: values as unknown[] });
     },
   };
 }
@@ -142,7 +137,6 @@ async function sqliteTransaction<T>(file: string, fn: (tx: DriverTx) => Promise<
     const tx: DriverTx = {
       provider: "sqlite",
       rows: (sql, params) => thread.ask<unknown[][]>("rows", sql, params),
-      run: (sql, params) => thread.ask<number>("run", sql, params),
       queue: (sql, params) => thread.tell(sql, params),
     };
     try {

@@ -20,11 +20,6 @@ function driverValue(provider: Provider, v: unknown): unknown {
 
 const ROWS_PER_STATEMENT = 200;
 
-interface Buffered {
-  rows: object[];
-  columns?: ColumnInfo[];
-}
-
 /**
  * Buffers rows per model and inserts them a batch at a time; before a model's
  * batch goes, the batches of the models it references go first, so foreign
@@ -32,11 +27,10 @@ interface Buffered {
  */
 export class DriverWriter {
   private readonly infos: Map<string, ModelInfo>;
-  private readonly buffers = new Map<ModelName, Buffered>();
+  private readonly buffers = new Map<ModelName, object[]>();
   private readonly provider: Provider;
   /** one `now` per import, as one Prisma query has one */
   private readonly now = new Date();
-  readonly counts: Partial<Record<ModelName, number>> = {};
 
   constructor(
     private readonly tx: DriverTx,
@@ -47,10 +41,10 @@ export class DriverWriter {
   }
 
   async add(model: ModelName, row: object): Promise<void> {
-    let buf = this.buffers.get(model);
-    if (!buf) this.buffers.set(model, (buf = { rows: [] }));
-    buf.rows.push(row);
-    if (buf.rows.length >= this.batchSize) await this.flushModel(model, new Set());
+    let rows = this.buffers.get(model);
+    if (!rows) this.buffers.set(model, (rows = []));
+    rows.push(row);
+    if (rows.length >= this.batchSize) await this.flushModel(model, new Set());
   }
 
   async flush(): Promise<void> {
@@ -96,12 +90,10 @@ export class DriverWriter {
     seen.add(model);
     const info = this.info(model);
     for (const parent of info.parents) await this.flushModel(parent, seen);
-    const buf = this.buffers.get(model);
-    if (!buf?.rows.length) return;
-    const rows = buf.rows;
-    buf.rows = [];
+    const rows = this.buffers.get(model);
+    if (!rows?.length) return;
+    this.buffers.set(model, []);
     await this.insert(info, rows);
-    this.counts[model] = (this.counts[model] ?? 0) + rows.length;
   }
 
   /** INSERT texts by table, columns and row count: a full batch's is made once */

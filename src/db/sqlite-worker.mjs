@@ -3,7 +3,7 @@
 // instead of after it. Plain JavaScript, so the thread needs no TypeScript
 // loader. Queued statements run in order, between messages; a read is
 // answered before the statements queued ahead of it (the planner asks only
-// about what was there before the import: see plan.ts), anything else after
+// about what was there before the import: see lookups.ts), anything else after
 // them. A queued statement that fails is kept and thrown at the next message
 // that answers, so the import fails before it commits.
 import { parentPort, workerData } from "node:worker_threads";
@@ -63,8 +63,6 @@ parentPort.on("message", (m) => {
   try {
     if (failed && m.op !== "rollback") throw failed;
     switch (m.op) {
-      case "run":
-        return parentPort.postMessage({ id: m.id, result: prepared(m.sql, false).run(...bindable(m.params)).changes });
       case "rows":
         return parentPort.postMessage({ id: m.id, result: prepared(m.sql, true).all(...bindable(m.params)) });
       case "exec":

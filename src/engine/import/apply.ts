@@ -60,7 +60,6 @@ function sameJson(a: unknown, b: unknown): boolean {
  */
 interface Decided {
   kind: KindDef;
-  line: number;
   data: Row;
   action: Action.Create | Action.Remap | Action.Update;
   rename: string | undefined;
@@ -79,9 +78,9 @@ export class PlanWriter implements PlanSink {
    * then). Their columns' references are always known (the planner holds a
    * record back until they are), so they are written at once, and rewritten
    * from the file once everything is decided — before the commit, so no
-   * foreign id outlives the transaction. A line number each is all it costs.
+   * foreign id outlives the transaction. An entry a record is all it costs.
    */
-  private fixups: { line: number; kind: KindDef; rename: string | undefined }[] = [];
+  private fixups = new Map<number, { kind: KindDef; rename: string | undefined }>();
 
   constructor(
     private tx: DriverTx,
@@ -103,9 +102,9 @@ export class PlanWriter implements PlanSink {
   }
 
   async record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void> {
-    const r = { kind, line, data, action, rename, id: data.id as string };
-    if (!this.mapIds(r)) this.fixups.push({ line, kind, rename });
-    await this.write(r, r.action);
+    const r = { kind, data, action, rename, id: data.id as string };
+    if (!this.mapIds(r)) this.fixups.set(line, { kind, rename });
+    await this.write(r);
     if (++this.done % 1000 === 0) this.options.onProgress?.(this.done, this.plan.records);
   }
 
@@ -117,24 +116,18 @@ export class PlanWriter implements PlanSink {
 
   /** The records written with ids not known then, read again and overwritten with every id mapped. */
   private async rewriteFixups(): Promise<void> {
-    if (!this.fixups.length) return;
-    // written out of line order only for lines decided late (out-of-order files)
-    const order = this.fixups.sort((a, b) => a.line - b.line);
-    let asked = 0;
-    const wanted = (line: number) => {
-      while (asked < order.length && order[asked].line < line) asked++;
-      return asked < order.length && order[asked].line === line;
-    };
-    let next = 0;
+    const fixups = this.fixups;
+    if (!fixups.size) return;
+    let left = fixups.size;
+    const wanted = (line: number) => fixups.has(line);
     for await (const batch of this.source.only ? this.source.only(wanted) : this.source()) {
       for (const p of batch) {
-        while (next < order.length && order[next].line < p.line) next++;
-        if (next === order.length) return;
-        if (order[next].line !== p.line || !p.ok) continue;
-        const { kind, rename } = order[next];
-        const r: Decided = { kind, line: p.line, data: p.data, action: Action.Update, rename, id: p.data.id as string };
+        const f = fixups.get(p.line);
+        if (!f || !p.ok) continue;
+        const r: Decided = { kind: f.kind, data: p.data, action: Action.Update, rename: f.rename, id: p.data.id as string };
         if (!this.mapIds(r)) throw new Error(`import: line ${p.line} still names a record nothing decided`);
-        await this.write(r, Action.Update);
+        await this.write(r);
+        if (--left === 0) return;
       }
     }
   }
@@ -148,9 +141,9 @@ export class PlanWriter implements PlanSink {
     return !ids.sawUndecided;
   }
 
-  private async write(r: Decided, action: Action): Promise<void> {
+  private async write(r: Decided): Promise<void> {
     const row = this.targetRow(r.kind, r.id, r.data, r.rename);
-    if (action === Action.Update) await this.writer.update(r.kind.model, row.id as string, updateData(r.kind, row));
+    if (r.action === Action.Update) await this.writer.update(r.kind.model, row.id as string, updateData(r.kind, row));
     else await this.writer.add(r.kind.model, row);
   }
 

@@ -4,6 +4,12 @@
 // target user's records hold a natural key. One statement per question and
 // page: a list travels as one bound value (a JSON array on SQLite, a text[]
 // on PostgreSQL), so the statement text never varies with the list.
+//
+// The answers never need what this import has written so far, which lets the
+// SQLite thread answer them ahead of inserts still queued: ids of the file are
+// known from pass A, natural keys planned earlier from the planner's own map,
+// placeholders from FileIds; an id the import gives (derived from the file's,
+// or salted) is no id anything earlier wrote.
 import { modelInfos, quote } from "../../db/bulk.js";
 import type { RawReader } from "../../db/raw.js";
 import type { KindDef } from "../kinds/index.js";

@@ -2,10 +2,10 @@
 // as it is made (apply.ts writes each record once it is decided), in the
 // transaction whose data it was decided against, so the two agree.
 //
-// Pass A reads every line: validation, the ids the file holds, who exported
-// it. Pass B walks the records in file order and decides each one against the
-// target user's data only — an id owned by someone else is never reported,
-// it just gets a new id.
+// Pass A reads every line for the ids the file holds and who exported it.
+// Pass B checks each record against its schema and decides it, in file order,
+// against the target user's data only — an id owned by someone else is never
+// reported, it just gets a new id.
 //
 // What it keeps of a whole file, sized for a million records, is in FileIds.
 import { randomUUID } from "node:crypto";
