@@ -6,7 +6,7 @@ import { Worker } from "node:worker_threads";
 import type { Client } from "pg";
 import type { Database } from "../config.js";
 import { pgPoolConfig } from "./adapters.js";
-import { pgReader, type RawReader } from "./raw.js";
+import { pgReader, sqliteReader, type RawReader } from "./raw.js";
 import { holdingWrites } from "./write-gate.js";
 
 export interface DriverTx extends RawReader {
@@ -75,11 +75,15 @@ class SqliteThread {
   private next = 1;
   private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private dead: Error | null = null;
+  /** a queued statement that failed: the transaction can only roll back now */
+  failed: Error | null = null;
 
   constructor(file: string) {
     this.worker = new Worker(new URL("./sqlite-worker.mjs", import.meta.url), { workerData: { file, timeout: 30_000 } });
+    const asError = (e: { message: string; code?: string }) => Object.assign(new Error(e.message), { code: e.code });
     this.worker.on("message", (m: { id: number; drained?: number; result?: unknown; error?: { message: string; code?: string } }) => {
-      if (m.drained) {
+      if (m.drained !== undefined) {
+        if (m.error) this.failed ??= asError(m.error);
         this.outstanding -= m.drained;
         if (this.outstanding <= MAX_OUTSTANDING / 2) this.room?.();
         return;
@@ -87,7 +91,7 @@ class SqliteThread {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       if (!w) return;
-      if (m.error) w.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      if (m.error) w.reject(asError(m.error));
       else w.resolve(m.result);
     });
     const fail = (err: Error) => {
@@ -113,6 +117,7 @@ class SqliteThread {
 
   /** Sent without waiting for it (a failure surfaces at the next ask); waits only when the thread is that far behind. */
   tell(sql: string, params: readonly unknown[]): Promise<void> | void {
+    if (this.failed) throw this.failed;
     if (this.dead) return;
     this.worker.postMessage({ id: 0, op: "queue", sql, params });
     if (++this.outstanding < MAX_OUTSTANDING) return;
@@ -130,13 +135,35 @@ class SqliteThread {
   }
 }
 
+/**
+ * The planner's reads run on a read connection of the main thread, not the
+ * writing thread: answered at once, not after the inserts queued ahead of
+ * them. It reads what was committed when the write lock was taken — nobody
+ * else can commit while the import holds it — which is all the planner asks
+ * about (lookups.ts).
+ */
+function beforeImportReader(Sqlite: typeof import("better-sqlite3"), file: string, thread: SqliteThread) {
+  const conn = new Sqlite(file, { readonly: true, timeout: 30_000 });
+  conn.exec("BEGIN");
+  // a deferred transaction takes its snapshot at the first read
+  conn.prepare("SELECT count(*) FROM sqlite_master").get();
+  const reader = sqliteReader(conn);
+  return {
+    rows: (sql: string, params: readonly unknown[]) => (thread.failed ? Promise.reject(thread.failed) : reader.rows(sql, params)),
+    close: () => conn.close(),
+  };
+}
+
 async function sqliteTransaction<T>(file: string, fn: (tx: DriverTx) => Promise<T>): Promise<T> {
+  const { default: Sqlite } = await import("better-sqlite3");
   const thread = new SqliteThread(file);
+  let reader: ReturnType<typeof beforeImportReader> | undefined;
   try {
     await thread.ask("exec", "BEGIN IMMEDIATE");
+    reader = beforeImportReader(Sqlite, file, thread);
     const tx: DriverTx = {
       provider: "sqlite",
-      rows: (sql, params) => thread.ask<unknown[][]>("rows", sql, params),
+      rows: reader.rows,
       queue: (sql, params) => thread.tell(sql, params),
     };
     try {
@@ -148,6 +175,7 @@ async function sqliteTransaction<T>(file: string, fn: (tx: DriverTx) => Promise<
       throw err;
     }
   } finally {
+    reader?.close();
     await thread.close();
   }
 }

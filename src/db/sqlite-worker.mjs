@@ -1,11 +1,10 @@
-// One SQLite connection on a thread of its own, for an import's transaction
-// (driver-tx.ts): its inserts run beside the planning on the main thread
-// instead of after it. Plain JavaScript, so the thread needs no TypeScript
-// loader. Queued statements run in order, between messages; a read is
-// answered before the statements queued ahead of it (the planner asks only
-// about what was there before the import: see lookups.ts), anything else after
-// them. A queued statement that fails is kept and thrown at the next message
-// that answers, so the import fails before it commits.
+// The write connection of an import's SQLite transaction, on a thread of its
+// own (driver-tx.ts): its inserts run beside the planning on the main thread
+// instead of after it; the planner's reads go to a connection of the main
+// thread. Plain JavaScript, so the thread needs no TypeScript loader. Queued
+// statements run in order, between messages. A queued statement that fails is
+// told at once and thrown at every message after it, so the import fails
+// before it commits.
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 
@@ -15,15 +14,12 @@ db.pragma("synchronous = NORMAL");
 
 const MAX_STATEMENTS = 256;
 const statements = new Map();
-function prepared(sql, raw) {
-  const cacheKey = (raw ? "r" : "w") + sql;
-  let stmt = statements.get(cacheKey);
+function prepared(sql) {
+  let stmt = statements.get(sql);
   if (!stmt) {
     if (statements.size >= MAX_STATEMENTS) statements.clear();
     stmt = db.prepare(sql);
-    // rows as arrays, numbers as numbers: what the in-process reader gives (raw.ts)
-    if (raw) stmt.raw(true).safeIntegers(false);
-    statements.set(cacheKey, stmt);
+    statements.set(sql, stmt);
   }
   return stmt;
 }
@@ -33,38 +29,57 @@ const bindable = (params) => params.map((v) => (v instanceof Uint8Array && !Buff
 
 let failed = null;
 let queued = [];
+let head = 0;
 let scheduled = false;
 
-function drain() {
-  scheduled = false;
-  const batch = queued;
-  queued = [];
-  for (const m of batch) {
-    if (failed) break;
+// Statements run a few milliseconds at a time, so a message (the commit, a
+// rollback) waits for at most one slice before it is seen.
+const SLICE_MS = 4;
+
+function runQueued(all) {
+  const start = performance.now();
+  let ran = 0;
+  const known = failed;
+  while (head < queued.length && (all || performance.now() - start < SLICE_MS)) {
+    const m = queued[head++];
+    ran++;
+    if (failed) continue;
     try {
-      prepared(m.sql, false).run(...bindable(m.params));
+      prepared(m.sql).run(...bindable(m.params));
     } catch (err) {
       failed = err;
     }
   }
-  if (batch.length) parentPort.postMessage({ id: 0, drained: batch.length });
+  if (head === queued.length) {
+    queued = [];
+    head = 0;
+  }
+  // a failure is told at once: the import stops before it plans any further
+  if (ran || failed !== known) parentPort.postMessage({ id: 0, drained: ran, error: failed && failed !== known ? { message: failed.message, code: failed.code } : undefined });
+}
+
+function drainSoon() {
+  scheduled = false;
+  runQueued(false);
+  if (head < queued.length) schedule();
+}
+
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(drainSoon);
 }
 
 parentPort.on("message", (m) => {
   if (m.op === "queue") {
     queued.push(m);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(drain);
-    }
+    schedule();
     return;
   }
-  if (m.op !== "rows") drain();
+  runQueued(true);
   try {
     if (failed && m.op !== "rollback") throw failed;
     switch (m.op) {
-      case "rows":
-        return parentPort.postMessage({ id: m.id, result: prepared(m.sql, true).all(...bindable(m.params)) });
       case "exec":
         db.exec(m.sql);
         return parentPort.postMessage({ id: m.id, result: null });

@@ -22,7 +22,8 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
  * is the import's own copy.
  */
 function remapText(value: unknown, ids: IdMapping): unknown {
-  if (typeof value === "string") return value.length < 36 ? value : value.replace(UUID, (m) => ids.mapAnyId(m) ?? m);
+  // a UUID's first dash is its ninth character: a text with no dash from there on holds none
+  if (typeof value === "string") return value.length < 36 || value.indexOf("-", 8) === -1 ? value : value.replace(UUID, (m) => ids.mapAnyId(m) ?? m);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = remapText(value[i], ids);
   } else if (value && typeof value === "object") {

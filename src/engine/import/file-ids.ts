@@ -1,13 +1,14 @@
 // What an import plan knows of the file's ids, sized for a million records:
 // which line holds each id (IdIndex), a few bytes per line (kind, state,
-// action), and no map of old → new ids: a record that moves gets an id
-// derived from its own (stable for re-imports, or salted per import for
-// CREATE_NEW), computed again wherever it is needed. Only ids that cannot be
-// derived are kept. Writers see it as an IdMapping.
+// action) and, for a record that moves, its new id as 16 bytes: no map of
+// old → new id strings (about 200 bytes of heap each, and the collector's time
+// walking them). A record that moves gets an id derived from its own (stable
+// for re-imports, or salted per import for CREATE_NEW). Writers see it as an
+// IdMapping.
 import { randomUUID } from "node:crypto";
 import { nameUuid } from "../ids.js";
 import { KINDS, type KindDef, type KindName } from "../kinds/index.js";
-import { IdIndex } from "./id-index.js";
+import { IdIndex, uuidWords, wordsUuid } from "./id-index.js";
 
 export const enum Action {
   None = 0,
@@ -24,6 +25,7 @@ export const DERIVED = 4; // its target id is remapId(kind, id)
 export const FRESH = 8; // its target id is freshId(kind, id) (CREATE_NEW)
 export const EXPLICIT = 16; // its target id is in `explicit`
 export const COUNTED = 32; // pass A counted it as a record
+const STORED = 64; // its target id is in `targets`
 const MOVED = DERIVED | FRESH | EXPLICIT;
 
 /** The ids records will have after the import, for whoever writes them. */
@@ -66,8 +68,11 @@ export class FileIds implements IdMapping {
   kindAt = new Uint8Array(1024);
   state = new Uint8Array(1024);
   actions = new Uint8Array(1024);
-  /** target ids that cannot be derived (natural-key merges, the rare taken derived id) */
+  /** per line: the target id of a record that moves, as four words (a UUID's) */
+  private targets = new Uint32Array(4 * 1024);
+  /** target ids that are no UUID in lowercase (a natural-key merge into such a record) */
   private explicit = new Map<number, string>();
+  private readonly probe = new Uint32Array(4);
 
   /** stand-ins made for references nothing resolves, by kind and id, and by id when they moved */
   private placeholderFor = new Map<string, Placeholder>();
@@ -84,6 +89,9 @@ export class FileIds implements IdMapping {
       grown.set(this[name]);
       this[name] = grown;
     }
+    const targets = new Uint32Array(4 * size);
+    targets.set(this.targets);
+    this.targets = targets;
   }
 
   setAction(line: number, a: Action) {
@@ -119,18 +127,18 @@ export class FileIds implements IdMapping {
   targetOfLine(line: number, id: string): string {
     const s = this.state[line];
     if (!(s & MOVED)) return id;
-    const kind = KINDS[this.kindAt[line] - 1].kind;
-    if (s & DERIVED) return this.remapId(kind, id);
-    if (s & FRESH) return nameUuid(this.salt, `${kind}:${id}`);
-    return this.explicit.get(line)!;
+    return s & STORED ? wordsUuid(this.targets, 4 * line) : this.explicit.get(line)!;
   }
 
-  /** Records where the record of `line` (source id `id`) ends up: `how` says how its target id is found again. */
+  /** Records where the record of `line` (source id `id`) ends up, and how its target id was made. */
   moveTo(line: number, id: string, target: string, how: typeof DERIVED | typeof FRESH | typeof EXPLICIT) {
     if (target === id) return;
     this.anyMoved = true;
     this.state[line] |= how;
-    if (how === EXPLICIT) this.explicit.set(line, target);
+    if (uuidWords(target, this.probe)) {
+      this.targets.set(this.probe, 4 * line);
+      this.state[line] |= STORED;
+    } else this.explicit.set(line, target);
   }
 
   mapRef(kinds: readonly KindName[], id: string): string | undefined {
@@ -161,15 +169,15 @@ export class FileIds implements IdMapping {
     return this.actions[line] !== Action.None;
   }
 
-  /** recent derived ids, per kind: a record's id is derived when it is decided, again for every reference to it, mostly nearby */
-  private derivedCache = KINDS.map(() => new Map<string, string>());
+  /** the last ids derived: a record's is derived for the page's look-up, then again when it is decided */
+  private derivedCache = new Map<string, string>();
 
   remapId(kind: KindName, sourceId: string): string {
-    const cache = this.derivedCache[KIND_INDEX.get(kind)! - 1];
-    let id = cache.get(sourceId);
+    const name = `${this.targetUserId}:${kind}:${sourceId}`;
+    let id = this.derivedCache.get(name);
     if (id === undefined) {
-      if (cache.size >= 2_000) cache.clear();
-      cache.set(sourceId, (id = nameUuid(REMAP_NAMESPACE, `${this.targetUserId}:${kind}:${sourceId}`)));
+      if (this.derivedCache.size >= 2_000) this.derivedCache.clear();
+      this.derivedCache.set(name, (id = nameUuid(REMAP_NAMESPACE, name)));
     }
     return id;
   }

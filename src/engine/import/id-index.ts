@@ -6,7 +6,7 @@
 const EMPTY = 0;
 
 /** The four words of a lowercase UUID (8-4-4-4-12 hex), or false. */
-function uuidWords(id: string, out: Uint32Array): boolean {
+export function uuidWords(id: string, out: Uint32Array): boolean {
   if (id.length !== 36) return false;
   let w = 0;
   let word = 0;
@@ -29,6 +29,15 @@ function uuidWords(id: string, out: Uint32Array): boolean {
     }
   }
   return true;
+}
+
+const hex8 = (w: number) => w.toString(16).padStart(8, "0");
+
+/** The lowercase UUID of four words (what uuidWords read). */
+export function wordsUuid(words: Uint32Array, at: number): string {
+  const b = hex8(words[at + 1]);
+  const c = hex8(words[at + 2]);
+  return `${hex8(words[at])}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${hex8(words[at + 3])}`;
 }
 
 export class IdIndex {

@@ -35,6 +35,8 @@ const EXACT_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
  * microsecond are not kept (line schemas refuse them).
  */
 export function splitInstant(text: string): { date: Date; exact: string | null } {
+  // what every exporter here writes (toISOString): nothing to cut
+  if (text.length === 24 && text.charCodeAt(19) === 46 && text.charCodeAt(23) === 90) return { date: new Date(text), exact: null };
   const m = FRACTION.exec(text);
   if (!m) return { date: new Date(text), exact: null };
   const digits = m[2];
