@@ -11,7 +11,7 @@ import { databaseFromUrl } from "../src/config.js";
 import { openDb } from "../src/db/client.js";
 import { withDriverTransaction } from "../src/db/driver-tx.js";
 import { migrate } from "../src/db/migrate.js";
-import { IdIndex } from "../src/engine/import/id-index.js";
+import { IdIndex, uuidWords, wordsUuid } from "../src/engine/import/id-index.js";
 import { tuneHeap } from "../src/heap.js";
 
 describe("IdIndex", () => {
@@ -35,6 +35,20 @@ describe("IdIndex", () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("a UUID as four words", () => {
+  it("reads every lowercase UUID back as it was, and nothing else", () => {
+    const words = new Uint32Array(8);
+    fc.assert(
+      fc.property(fc.uuid(), fc.nat(1), (u, slot) => {
+        expect(uuidWords(u, words.subarray(4 * slot))).toBe(true);
+        expect(wordsUuid(words, 4 * slot)).toBe(u);
+      }),
+    );
+    for (const other of ["", "A0000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-00000000000", "00000000_0000-0000-0000-000000000000"])
+      expect(uuidWords(other, words)).toBe(false);
   });
 });
 
