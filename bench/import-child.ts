@@ -22,6 +22,8 @@ export interface ImportChildSpec {
   tables?: InsertTable[];
   /** skip the warm-up (Prisma's one-time engine start, before the clock) */
   cold?: boolean;
+  /** archives of at least this many bytes are planned in a worker process (the server's IMPORT_WORKER_MIN_BYTES) */
+  importWorkerMinBytes?: number;
   profile?: string;
 }
 
@@ -35,6 +37,8 @@ export interface ImportChildResult {
   cpuSeconds: number;
   maxRssMiB: number;
   setupRssMiB: number;
+  /** preview and import of a big archive: what the worker process that did the work measured of itself */
+  worker?: { peakRssMiB: number; setupRssMiB: number; cpuSeconds: number };
 }
 
 const maxRssMiB = () => {
@@ -77,6 +81,7 @@ async function main() {
   const options = { mode: "SKIP" as const, strict: true, resolutions: [] };
   const baseline = spec.measure === "baseline" ? await import("./import-baseline.js") : undefined;
   const service = spec.measure !== "baseline" ? await import("../src/engine/import/service.js") : undefined;
+  const sources = spec.measure === "read" ? await import("../src/engine/import/source.js") : undefined;
   const client = spec.measure === "preview" || spec.measure === "import" ? await import("../src/db/client.js") : undefined;
   let handle: Awaited<ReturnType<NonNullable<typeof client>["openDb"]>> | undefined;
   if (client) {
@@ -84,40 +89,57 @@ async function main() {
     // Prisma's engine) running long before an import: start it before the clock
     handle = await client.openDb(spec.database);
     if (!spec.cold) await handle.db.$transaction((tx) => tx.user.findUnique({ where: { id: spec.targetUserId } }));
+    // and the worker bundle, which a server builds as it starts (runtime.ts)
+    const [{ workerBundle }, { WORKER_SOURCE }] = await Promise.all([import("../src/jobs/worker-bundle.js"), import("../src/jobs/worker-process.js")]);
+    await workerBundle(WORKER_SOURCE);
   }
   const setupRssMiB = maxRssMiB();
   const profiler = spec.profile ? await startProfiler() : undefined;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let records: number;
+  let worker: ImportChildResult["worker"];
+  const config = { database: spec.database, importWorkerMinBytes: spec.importWorkerMinBytes };
   if (baseline) {
     records = await baseline.sqliteInsertBaseline(spec.database.file, spec.archive, spec.tables!, spec.targetUserId);
   } else if (spec.measure === "read") {
     // the floor under a preview: the archive's lines as the planner gets them (gunzip, split, JSON.parse), once
     records = 0;
-    const { source } = await service!.openSource(spec.archive);
+    const { source } = await sources!.openSource(spec.archive);
     for await (const batch of source()) for (const p of batch) if (p.ok && p.type !== "metadata") records++;
   } else if (spec.measure === "preview") {
     const file = { path: spec.archive, filename: basename(spec.archive), sha256: "bench", byteSize: statSync(spec.archive).size };
-    const { plan } = await service!.previewArchive({ database: spec.database }, file, spec.targetUserId, options);
+    const { plan, worker: w } = await service!.previewArchive(config, file, spec.targetUserId, options);
+    worker = w;
     records = Object.values(plan.counts).reduce((a, c) => a + c.create + c.update + c.skip + c.remap, 0);
   } else {
     const file = { path: spec.archive, filename: basename(spec.archive), sha256: "bench", byteSize: statSync(spec.archive).size };
     const r = await service!.importArchive(
-      { db: handle!.db, config: { database: spec.database } },
+      { db: handle!.db, config },
       { requesterId: spec.targetUserId, targetUserId: spec.targetUserId, file, options },
     );
     if (r.error) throw r.error;
+    worker = r.worker;
     records = Object.values(r.plan!.counts).reduce((a, c) => a + c.create + c.update + c.remap, 0);
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  // the worker's CPU is its own process's: counted with this one's
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6 + (worker?.cpuSeconds ?? 0);
   const peak = maxRssMiB();
   if (profiler) await profiler.stop(spec.profile!);
   await handle?.close();
   const rowsAfter = spec.measure === "preview" || !spec.tables ? undefined : ownedRows(spec.database.file, [...new Set(spec.tables.map((t) => t.table))], spec.targetUserId);
-  const out: ImportChildResult = { measure: spec.measure, records, rowsAfter, seconds, cpuSeconds, maxRssMiB: peak, setupRssMiB };
+  const out: ImportChildResult = {
+    measure: spec.measure,
+    records,
+    rowsAfter,
+    seconds,
+    cpuSeconds,
+    maxRssMiB: peak,
+    setupRssMiB,
+    worker: worker && { peakRssMiB: worker.peakRssMiB, setupRssMiB: worker.setupRssMiB, cpuSeconds: worker.cpuSeconds },
+  };
   process.stdout.write(RESULT_PREFIX + JSON.stringify(out) + "\n");
 }
 

@@ -16,6 +16,8 @@
 //   --cold                          include Prisma's one-time engine start
 //   --reseed                        rebuild the cached datasets (and so the archives)
 //   --node-flags="..."              extra node flags for every child
+//   --in-process                    plan and write in the child itself, whatever the archive's size
+//                                   (the server's default: archives of 8 MiB and more in a worker process)
 import { spawn } from "node:child_process";
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -32,7 +34,8 @@ import { RESULT_PREFIX } from "./protocol.js";
 export const DEFAULT_SCALES = [10_000, 100_000, 1_000_000];
 const TARGET_RATIO = 0.5;
 const TARGET_PREVIEW_RPS = 200_000;
-const TARGET_RSS_MIB = 300;
+/** the issue's 300 MB */
+const TARGET_RSS_MIB = 300e6 / 2 ** 20;
 const TARGET_EMAIL = "import-target@stowage.local";
 
 const CHILD = join(REPO, "bench", "import-child.ts");
@@ -138,6 +141,9 @@ interface Row {
 
 const fmt = (n: number, digits = 0) => n.toLocaleString("en", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+/** The peak of the process that did the work: the worker's, when there was one. */
+const peakOf = (r: ImportChildResult) => r.worker?.peakRssMiB ?? r.maxRssMiB;
+
 function printTable(rows: Row[]): void {
   console.log("\n## Import benchmark (SQLite)\n");
   console.log(
@@ -147,10 +153,12 @@ function printTable(rows: Row[]): void {
       "(history record + plan + apply in one transaction); baseline = the reader's lines + JSON.parse + one prepared better-sqlite3 INSERT per table, " +
       "one transaction, no validation; read = the archive's lines as the planner gets them (gunzip, line split, JSON.parse) and nothing else, the floor under a preview. records/s counts lines planned (preview) or records written; CPU s is the child's user+system time; " +
       "peak RSS is VmHWM (MiB), \"before work\" the peak once modules were loaded (and, for preview/import, Prisma's engine started — before the clock). " +
+      "A preview or import of an archive of 8 MiB or more runs in a worker process, as the server runs it: its peak RSS is then the worker's (the process that plans and writes), " +
+      "\"server peak\" the child's own (the server's role: Prisma, the history record), and CPU s counts both. " +
       "rows after: rows owned by the target user afterwards.\n",
   );
-  console.log("| scale | measurement | records | wall s | CPU s | load | records/s | × baseline | rows after | peak RSS MiB | before work MiB |");
-  console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("| scale | measurement | records | wall s | CPU s | load | records/s | × baseline | rows after | peak RSS MiB | before work MiB | server peak MiB |");
+  console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const row of rows) {
     const r = row.result;
     const rps = r.records / r.seconds;
@@ -166,8 +174,9 @@ function printTable(rows: Row[]): void {
       fmt(rps),
       ratio,
       r.rowsAfter === undefined ? "" : fmt(r.rowsAfter),
-      fmt(r.maxRssMiB, 1),
-      fmt(r.setupRssMiB, 1),
+      fmt(peakOf(r), 1),
+      fmt(r.worker?.setupRssMiB ?? r.setupRssMiB, 1),
+      r.worker ? fmt(r.maxRssMiB, 1) : "",
     ];
     console.log(`| ${cells.join(" | ")} |`);
   }
@@ -195,8 +204,12 @@ function printTargets(rows: Row[]): void {
     }
   }
   const m1 = rows.filter((r) => r.scale === 1_000_000 && (r.measure === "preview" || r.measure === "import"));
-  if (m1.length) for (const r of m1) console.log(`- ${verdict(r.result.maxRssMiB <= TARGET_RSS_MIB)} sqlite: ${r.measure} peak RSS at 1M ≤ ${TARGET_RSS_MIB} MiB — ${fmt(r.result.maxRssMiB, 1)} MiB`);
-  else console.log(`- n/a sqlite: peak RSS at 1M ≤ ${TARGET_RSS_MIB} MiB — 1M not run`);
+  if (m1.length)
+    for (const { measure, result: r } of m1) {
+      const server = r.worker ? ` (in a worker process; the server process meanwhile: ${fmt(r.maxRssMiB, 1)} MiB)` : "";
+      console.log(`- ${verdict(peakOf(r) <= TARGET_RSS_MIB)} sqlite: ${measure} peak RSS at 1M ≤ 300 MB (${fmt(TARGET_RSS_MIB, 1)} MiB) — ${fmt(peakOf(r), 1)} MiB${server}`);
+    }
+  else console.log(`- n/a sqlite: peak RSS at 1M ≤ 300 MB (${fmt(TARGET_RSS_MIB, 1)} MiB) — 1M not run`);
 }
 
 export async function runImportBench(args: Args): Promise<void> {
@@ -210,6 +223,7 @@ export async function runImportBench(args: Args): Promise<void> {
   const reseed = args.flags.has("reseed");
   const cold = args.flags.has("cold");
   const profile = args.flags.has("profile");
+  const importWorkerMinBytes = args.flags.has("in-process") ? Number.MAX_SAFE_INTEGER : undefined;
   const nodeFlagsArg = args.flags.get("node-flags");
   const nodeFlags = typeof nodeFlagsArg === "string" ? nodeFlagsArg.split(/\s+/).filter(Boolean) : [];
   ensureCacheDir();
@@ -228,7 +242,7 @@ export async function runImportBench(args: Args): Promise<void> {
       copyFileSync(template.file, WORK_DB);
       // read the archive once so no run pays for a cold page cache
       readFileSync(archive);
-      const spec: ImportChildSpec = { measure, database: { provider: "sqlite", file: WORK_DB }, targetUserId: template.targetUserId, archive, tables, cold, ...extra };
+      const spec: ImportChildSpec = { measure, database: { provider: "sqlite", file: WORK_DB }, targetUserId: template.targetUserId, archive, tables, cold, importWorkerMinBytes, ...extra };
       try {
         return await runChild(spec, nodeFlags);
       } finally {
@@ -242,7 +256,7 @@ export async function runImportBench(args: Args): Promise<void> {
         const result = await run(m);
         const load = loadavg()[0];
         process.stderr.write(
-          `  sqlite ${scale} ${m}${repeat > 1 ? ` #${i + 1}` : ""}: ${result.records} records in ${result.seconds.toFixed(2)} s (CPU ${result.cpuSeconds.toFixed(2)} s), peak RSS ${result.maxRssMiB.toFixed(0)} MiB, load ${load.toFixed(1)}\n`,
+          `  sqlite ${scale} ${m}${repeat > 1 ? ` #${i + 1}` : ""}: ${result.records} records in ${result.seconds.toFixed(2)} s (CPU ${result.cpuSeconds.toFixed(2)} s), peak RSS ${peakOf(result).toFixed(0)} MiB${result.worker ? ` (worker; server ${result.maxRssMiB.toFixed(0)} MiB)` : ""}, load ${load.toFixed(1)}\n`,
         );
         runs.get(m)!.push({ result, load });
       }

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from "../src/config.js";
 import { openDb } from "../src/db/client.js";
 import { ALL_SECTIONS } from "../src/engine/kinds/index.js";
 import { ExportJobs } from "../src/jobs/export-jobs.js";
-import type { WorkerStats } from "../src/jobs/export-worker-protocol.js";
+import type { WorkerStats } from "../src/jobs/worker-protocol.js";
 import { createProgressPubSub } from "../src/jobs/progress.js";
 import { createLogger } from "../src/logger.js";
 import { nullBlobStore } from "./null-store.js";

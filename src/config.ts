@@ -3,6 +3,8 @@ import { z } from "zod";
 
 const bytes = z.coerce.number().int().positive();
 
+export const DEFAULT_IMPORT_WORKER_MIN_BYTES = 8 * 1024 ** 2;
+
 const envSchema = z.object({
   DATA_DIR: z.string().default("./data"),
   DATABASE_URL: z
@@ -23,6 +25,8 @@ const envSchema = z.object({
   EXPORT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   // after an export, one worker process is started and kept ready this long for the next (0: none)
   EXPORT_SPARE_WORKER_SECONDS: z.coerce.number().int().min(0).default(600),
+  // archives from this size on are previewed and imported in a worker process (0: all); smaller ones here, where starting one costs more than it saves
+  IMPORT_WORKER_MIN_BYTES: z.coerce.number().int().min(0).default(DEFAULT_IMPORT_WORKER_MIN_BYTES),
 });
 
 export type Database =
@@ -44,6 +48,8 @@ export interface Config {
   exportConcurrency: number;
   /** how long a spare export worker waits for the next job (0: no spare) */
   exportSpareWorkerSeconds: number;
+  /** archives of at least this many bytes are previewed and imported in a worker process */
+  importWorkerMinBytes: number;
 }
 
 export function databaseFromUrl(url: string | undefined, dataDir: string): Database {
@@ -75,5 +81,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stagedUploadTtlSeconds: e.STAGED_UPLOAD_TTL_SECONDS,
     exportConcurrency: e.EXPORT_CONCURRENCY,
     exportSpareWorkerSeconds: e.EXPORT_SPARE_WORKER_SECONDS,
+    importWorkerMinBytes: e.IMPORT_WORKER_MIN_BYTES,
   };
 }

@@ -5,6 +5,8 @@ import { migrate } from "./db/migrate.js";
 import { loadDownloadSecret } from "./http/download-token.js";
 import { ExportJobs } from "./jobs/export-jobs.js";
 import { createProgressPubSub } from "./jobs/progress.js";
+import { workerBundle } from "./jobs/worker-bundle.js";
+import { WORKER_SOURCE } from "./jobs/worker-process.js";
 import { createLogger, type Logger } from "./logger.js";
 import type { Services } from "./services.js";
 import { createBlobStore } from "./storage/blob-store.js";
@@ -24,6 +26,8 @@ export async function openRuntime(options: { config?: Config; logger?: Logger; d
   const store = createBlobStore(config);
   const pubsub = createProgressPubSub();
   const exportJobs = new ExportJobs({ config, db: handle.db, logger, store, pubsub });
+  // built now, not when the first export or big import waits for it; a failure is met (and logged) there
+  void workerBundle(WORKER_SOURCE).catch(() => {});
   return {
     config,
     logger,

@@ -1,11 +1,12 @@
-// Export jobs run in worker processes (src/jobs/export-worker*.ts): these tests
+// Export jobs run in worker processes (src/jobs/worker*.ts): these tests
 // fail if a job runs in the server's process, if a dead worker leaves its job
 // hanging or succeeding, or if progress stops reaching subscribers.
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ALL_SECTIONS } from "../src/engine/kinds/index.js";
 import { ExportJobs } from "../src/jobs/export-jobs.js";
-import { ExportWorker, WORKER_SOURCE, workerExecArgv } from "../src/jobs/export-worker-process.js";
+import { JobWorker, WORKER_SOURCE, workerExecArgv } from "../src/jobs/worker-process.js";
+import type { ExportDone } from "../src/jobs/worker-protocol.js";
 import { storedFilter } from "../src/jobs/stored-filter.js";
 import { createLogger } from "../src/logger.js";
 import type { BlobStore } from "../src/storage/blob-store.js";
@@ -233,15 +234,14 @@ describe("export jobs in worker processes", () => {
 
 describe("starting a worker", () => {
   it("runs the sources under tsx when not bundled (how it runs if esbuild is unavailable)", async () => {
-    const worker = await ExportWorker.spawn(WORKER_SOURCE);
+    const worker = await JobWorker.spawn(WORKER_SOURCE);
     const sink = new PassThrough();
     const chunks: Buffer[] = [];
     sink.on("data", (c: Buffer) => chunks.push(c));
     const progress: number[] = [];
-    const { result, stats } = await worker.run(
-      { database: s.rt.config.database, ownerId: alice.id, format: "ZIP", filter: storedFilter({ sections: [...ALL_SECTIONS] }), now: new Date().toISOString() },
-      sink,
-      { onProgress: (written) => progress.push(written) },
+    const { result, stats } = await worker.run<ExportDone>(
+      { type: "start", job: "export", database: s.rt.config.database, ownerId: alice.id, format: "ZIP", filter: storedFilter({ sections: [...ALL_SECTIONS] }), now: new Date().toISOString() },
+      { sink, onProgress: (written) => progress.push(written) },
     );
     expect(stats.pid).toBe(worker.pid);
     expect(worker.alive).toBe(false);
@@ -254,14 +254,14 @@ describe("starting a worker", () => {
   it("gives a worker tsx's loader only when it runs sources, and never the parent's debugger", () => {
     const tsxFlags = ["--require", "/x/node_modules/tsx/dist/preflight.cjs", "--import", "file:///x/node_modules/tsx/dist/loader.mjs"];
     // npm start (the tsx CLI): the loader is there already
-    expect(workerExecArgv("/app/src/jobs/export-worker.ts", tsxFlags)).toEqual(tsxFlags);
+    expect(workerExecArgv("/app/src/jobs/worker.ts", tsxFlags)).toEqual(tsxFlags);
     // bin/stowage.js (tsx registered from code) and vitest: added, by absolute URL
-    const added = workerExecArgv("/app/src/jobs/export-worker.ts", ["--conditions", "development"]);
+    const added = workerExecArgv("/app/src/jobs/worker.ts", ["--conditions", "development"]);
     expect(added.slice(0, 2)).toEqual(["--conditions", "development"]);
     expect(added[2]).toBe("--import");
     expect(added[3]).toMatch(/^file:\/\/.*[\\/]tsx[\\/]/);
     // a bundle runs on plain node: tsx's flags go, whatever their spelling; others stay
-    expect(workerExecArgv("/app/src/generated/export-worker.mjs", [...tsxFlags, "--import=tsx", "--max-semi-space-size=8"])).toEqual(["--max-semi-space-size=8"]);
-    expect(workerExecArgv("/app/src/generated/export-worker.mjs", ["--inspect=9229", "--inspect-brk"])).toEqual([]);
+    expect(workerExecArgv("/app/src/generated/worker.mjs", [...tsxFlags, "--import=tsx", "--max-semi-space-size=8"])).toEqual(["--max-semi-space-size=8"]);
+    expect(workerExecArgv("/app/src/generated/worker.mjs", ["--inspect=9229", "--inspect-brk"])).toEqual([]);
   });
 });

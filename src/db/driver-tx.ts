@@ -2,10 +2,12 @@
 // client: an import plans and writes a million rows through it, where Prisma's
 // per-query compilation and row mapping cost more than the database's work.
 // Reads and writes share the one connection and its transaction.
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Client } from "pg";
 import type { Database } from "../config.js";
-import { pgPoolConfig } from "./adapters.js";
+import { pgPoolConfig } from "./pg-config.js";
+import { projectRoot } from "./migrations.js";
 import { pgReader, sqliteReader, type RawReader } from "./raw.js";
 import { holdingWrites } from "./write-gate.js";
 
@@ -66,6 +68,9 @@ export async function withDriverTransaction<T>(database: Database, fn: (tx: Driv
   }
 }
 
+// from the project root, not this module's URL: a worker process runs this module bundled elsewhere (jobs/worker-bundle.ts)
+const SQLITE_WORKER = join(projectRoot, "src", "db", "sqlite-worker.mjs");
+
 /** Statements (of up to 200 rows) the SQLite thread may be behind before the import waits for it: bounds what waits in memory. */
 const MAX_OUTSTANDING = 32;
 
@@ -79,7 +84,7 @@ class SqliteThread {
   failed: Error | null = null;
 
   constructor(file: string) {
-    this.worker = new Worker(new URL("./sqlite-worker.mjs", import.meta.url), { workerData: { file, timeout: 30_000 } });
+    this.worker = new Worker(SQLITE_WORKER, { workerData: { file, timeout: 30_000 } });
     const asError = (e: { message: string; code?: string }) => Object.assign(new Error(e.message), { code: e.code });
     this.worker.on("message", (m: { id: number; drained?: number; result?: unknown; error?: { message: string; code?: string } }) => {
       if (m.drained !== undefined) {

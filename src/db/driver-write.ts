@@ -8,7 +8,9 @@
 // - PostgreSQL: DateTime as UTC text into timestamp(3), BigInt as text, every
 //   value cast to its column's type as bulk.ts does.
 import type { Provider } from "./migrations.js";
-import { insertColumns, MAX_BIND_PARAMS, modelInfos, pgCast, quote, toParam, valueOrDefault, type ColumnInfo, type ModelInfo, type ModelName } from "./bulk.js";
+import type { ModelName } from "./bulk.js";
+import { modelInfos, type ColumnInfo, type ModelInfo } from "./models.js";
+import { insertColumns, MAX_BIND_PARAMS, pgCast, quote, toParam, valueOrDefault } from "./values.js";
 import type { DriverTx } from "./driver-tx.js";
 
 function driverValue(provider: Provider, v: unknown): unknown {

@@ -3,14 +3,25 @@
 // server's own client that met an import's lock would stop the whole process
 // — the import with it, so the lock never came free — for the busy timeout,
 // and then fail. So in this process, writes wait for a running import here,
-// asynchronously, and go once it has committed or rolled back. (Another
-// process, a CLI import beside the server, still meets the busy timeout.)
+// asynchronously, and go once it has committed or rolled back. An import in
+// a worker process of the server's asks the server to hold its writes the
+// same way (setRemoteGate). (Another process, a CLI import beside the server,
+// still meets the busy timeout.)
 import { resolve } from "node:path";
 
 const running = new Map<string, Promise<unknown>>();
 
+type Gate = <T>(file: string, fn: () => Promise<T>) => Promise<T>;
+let remote: Gate | undefined;
+
+/** In a worker process: the writes to hold back are another process's, asked through `gate`. */
+export function setRemoteGate(gate: Gate): void {
+  remote = gate;
+}
+
 /** Runs `fn` (a write transaction on the database file) while this process's other writes wait. */
 export function holdingWrites<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  if (remote) return remote(file, fn);
   const key = resolve(file);
   const before = running.get(key) ?? Promise.resolve();
   const run = before.then(fn, fn);
@@ -23,6 +34,11 @@ export function holdingWrites<T>(file: string, fn: () => Promise<T>): Promise<T>
     if (running.get(key) === settled) running.delete(key);
   });
   return run;
+}
+
+/** True while a write transaction of this process (or of its import worker) holds the database file. */
+export function writesHeld(file: string): boolean {
+  return running.has(resolve(file));
 }
 
 /** Resolves once no write transaction of this process holds the database file (at once when none does). */

@@ -66,3 +66,30 @@ export class UploadTooLargeError extends StowageError {
     super(message);
   }
 }
+
+/** A StowageError as it crosses a process boundary (structured clone keeps no class). */
+export interface WireError {
+  code: string;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+export function toWire(err: StowageError): WireError {
+  const { code, message } = err;
+  return { code, message, fields: { ...err } };
+}
+
+const REVIVERS: Record<string, (w: WireError) => StowageError> = {
+  NOT_FOUND: (w) => new NotFoundError(w.message),
+  VALIDATION_FAILED: (w) => new ValidationError(w.message, w.fields.issues as FieldIssue[]),
+  FORBIDDEN: (w) => new ForbiddenError(w.message),
+  INVALID_ARCHIVE: (w) => new InvalidArchiveError(w.message, w.fields.line as number | null, w.fields.problems as LineProblem[]),
+  UNSUPPORTED_FORMAT_VERSION: (w) => new UnsupportedFormatVersionError(w.message, w.fields.version as string, w.fields.supportedVersions as string[]),
+  UPLOAD_TOO_LARGE: (w) => new UploadTooLargeError(w.message, w.fields.maxBytes as number),
+};
+
+/** The error `toWire` was made from, as its own class again; an unknown code comes back as a plain Error. */
+export function fromWire(w: WireError): Error {
+  const revive = REVIVERS[w.code];
+  return revive ? revive(w) : new Error(w.message);
+}

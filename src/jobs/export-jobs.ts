@@ -1,7 +1,7 @@
 // Export jobs: persisted, run in the background with bounded concurrency,
 // progress published as they go. A restart fails what was running.
 //
-// ZIP and JSONL exports run in a worker process each (export-worker.ts), which
+// ZIP and JSONL exports run in a worker process each (worker.ts), which
 // reads through the driver and never starts Prisma: the server's own process
 // holds ~200 MiB before the first record (tsx, its Prisma client), so an export
 // inside it could not stay under 200 MB, and whatever an export grows is given
@@ -18,8 +18,8 @@ import type { ExportFilter } from "../engine/kinds/index.js";
 import { withSnapshot } from "../engine/snapshot.js";
 import type { Logger } from "../logger.js";
 import type { BlobStore, BlobWriter } from "../storage/blob-store.js";
-import type { WorkerStats } from "./export-worker-protocol.js";
-import { ExportWorker } from "./export-worker-process.js";
+import type { ExportDone, WorkerStats } from "./worker-protocol.js";
+import { JobWorker } from "./worker-process.js";
 import { throttle, type ProgressPubSub } from "./progress.js";
 import { filterFromStored, storedFilter } from "./stored-filter.js";
 
@@ -53,7 +53,7 @@ export class ExportJobs {
   private workers = new Map<string, number>();
   private stopped = false;
   /** a worker started ahead of the next job (see take()) */
-  private spare?: { worker: Promise<ExportWorker>; timer: NodeJS.Timeout };
+  private spare?: { worker: Promise<JobWorker>; timer: NodeJS.Timeout };
 
   constructor(private deps: ExportJobsDeps) {}
 
@@ -124,7 +124,7 @@ export class ExportJobs {
    * process. A worker takes about 0.3 s (bundled; more under load) to load its
    * code, which would otherwise be most of a small export's time.
    */
-  private async take(): Promise<ExportWorker> {
+  private async take(): Promise<JobWorker> {
     const spare = this.spare;
     this.spare = undefined;
     if (spare) {
@@ -132,14 +132,14 @@ export class ExportJobs {
       const worker = await spare.worker.catch(() => undefined);
       if (worker?.alive) return worker;
     }
-    return ExportWorker.spawn();
+    return JobWorker.spawn();
   }
 
   /** Starts a spare worker (after a job, so it does not compete with one), retired after config.exportSpareWorkerSeconds idle. */
   private keepSpare(): void {
     const seconds = this.deps.config.exportSpareWorkerSeconds;
     if (this.stopped || this.spare || !seconds) return;
-    const worker = ExportWorker.spawn();
+    const worker = JobWorker.spawn();
     worker.catch((err) => this.deps.logger.warn({ err }, "could not start a spare export worker"));
     const timer = setTimeout(() => this.retireSpare(), seconds * 1000);
     // a spare never keeps the process alive (tests, a CLI)
@@ -228,8 +228,8 @@ export class ExportJobs {
       this.workers.set(id, worker.pid);
       this.deps.logger.info({ job: id, workerPid: worker.pid }, "export worker started");
       this.events.emit("worker", { jobId: id, pid: worker.pid });
-      const start = { database: this.deps.config.database, ownerId: job.ownerId, format, filter: job.filter as Record<string, unknown>, now: now.toISOString() };
-      return await worker.run(start, writer, { onProgress, signal: cancel.signal });
+      const start = { type: "start", job: "export", database: this.deps.config.database, ownerId: job.ownerId, format, filter: job.filter as Record<string, unknown>, now: now.toISOString() } as const;
+      return await worker.run<ExportDone>(start, { sink: writer, onProgress, signal: cancel.signal });
     } finally {
       this.cancels.delete(id);
       this.workers.delete(id);

@@ -1,4 +1,4 @@
-// The export worker as one ESM file for plain node, built with esbuild (which
+// The worker as one ESM file for plain node, built with esbuild (which
 // tsx runs on) the first time a process needs a worker. Running the .ts sources
 // would need tsx's loader in every worker: about 37 MiB of RSS (a module-loader
 // thread with an isolate of its own) and 0.4 s of start per export, which is
@@ -18,7 +18,7 @@ import { projectRoot } from "../db/migrations.js";
  * (db/migrations.ts) is found from the module's own URL, which in a bundle is
  * the bundle's. src/generated is git-ignored and rebuilt at install already.
  */
-export const BUNDLE_PATH = join(projectRoot, "src", "generated", "export-worker.mjs");
+export const BUNDLE_PATH = join(projectRoot, "src", "generated", "worker.mjs");
 
 interface Esbuild {
   build(options: Record<string, unknown>): Promise<{ outputFiles?: { contents: Uint8Array }[] }>;

@@ -1,7 +1,8 @@
 // Applies an import plan as the planner makes it: each decided record is
 // written at once, inserts batched through the driver writer, overwrites as
 // updates, everything inside the import's transaction — all or nothing.
-import { modelInfos, quote } from "../../db/bulk.js";
+import { modelInfos } from "../../db/models.js";
+import { quote } from "../../db/values.js";
 import type { DriverTx } from "../../db/driver-tx.js";
 import { DriverWriter } from "../../db/driver-write.js";
 import { fromLineData, lineColumns, walkRefs, type KindDef, type Row } from "../kinds/index.js";

@@ -43,7 +43,7 @@ export function wordsUuid(words: Uint32Array, at: number): string {
     const w = words[at + i];
     for (let shift = 28; shift >= 0; shift -= 4) text[DIGIT_AT[p++]] = HEX_DIGITS[(w >>> shift) & 15];
   }
-  return text.latin1Slice(0, 36);
+  return text.toString("latin1", 0, 36);
 }
 
 export class IdIndex {

@@ -10,7 +10,8 @@
 // known from pass A, natural keys planned earlier from the planner's own map,
 // placeholders from FileIds; an id the import gives (derived from the file's,
 // or salted) is no id anything earlier wrote.
-import { modelInfos, quote } from "../../db/bulk.js";
+import { modelInfos } from "../../db/models.js";
+import { quote } from "../../db/values.js";
 import type { RawReader } from "../../db/raw.js";
 import type { KindDef } from "../kinds/index.js";
 

@@ -5,7 +5,7 @@
 import type { Database } from "../../config.js";
 import { withDriverTransaction } from "../../db/driver-tx.js";
 import { rawReader } from "../../db/raw.js";
-import { withDriverSnapshot } from "../snapshot.js";
+import { withDriverSnapshot } from "../driver-snapshot.js";
 import { PlanWriter } from "./apply.js";
 import { scanImport, type ImportPlan } from "./plan.js";
 import { checkResolutionInput } from "./resolve.js";
@@ -30,8 +30,9 @@ export async function preview(database: Database, req: ImportRequest): Promise<I
 // One import per database at a time in this process: on SQLite a second
 // writer would only wait on the file lock, and two imports into the same
 // user must not plan against each other's half-written state.
+// An import in a worker process of this one waits its turn here too.
 let queue: Promise<unknown> = Promise.resolve();
-function serialized<T>(fn: () => Promise<T>): Promise<T> {
+export function oneImportAtATime<T>(fn: () => Promise<T>): Promise<T> {
   const run = queue.then(fn, fn);
   queue = run.catch(() => undefined);
   return run;
@@ -39,7 +40,7 @@ function serialized<T>(fn: () => Promise<T>): Promise<T> {
 
 /** Plans and applies in one transaction on a connection of its own: all or nothing. */
 export function runImport(database: Database, req: ImportRequest): Promise<ImportPlan> {
-  return serialized(async () => {
+  return oneImportAtATime(async () => {
     const scanned = await scanImport(req.targetUserId, req.options, req.source);
     return withDriverTransaction(database, async (tx) => {
       const writer = new PlanWriter(tx, req.source, { targetUserId: req.targetUserId, onProgress: req.onProgress });

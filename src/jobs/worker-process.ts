@@ -1,6 +1,8 @@
-// Runs one export in a worker process (export-worker.ts) and copies its archive
-// into a Writable of the caller's (a blob writer). The caller keeps everything
-// else: the job's row, progress events, committing or aborting the blob.
+// Runs one job in a worker process (worker.ts): an export, whose archive it
+// copies into a Writable of the caller's (a blob writer), or an import's
+// preview or run, whose plan comes back as the result. The caller keeps
+// everything else: the job's row, progress events, committing or aborting the
+// blob, the import's history record.
 import { fork, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { extname, join } from "node:path";
@@ -8,12 +10,13 @@ import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import { projectRoot } from "../db/migrations.js";
-import type { ExportResult } from "../engine/export.js";
-import { ARCHIVE_FD, type StartMessage, type WorkerMessage, type WorkerStats } from "./export-worker-protocol.js";
+import { holdingWrites } from "../db/write-gate.js";
+import { fromWire } from "../engine/errors.js";
+import { ARCHIVE_FD, type ServerMessage, type StartMessage, type WorkerMessage, type WorkerStats } from "./worker-protocol.js";
 import { workerBundle } from "./worker-bundle.js";
 
 /** The worker's source; workers run it bundled (worker-bundle.ts), or under tsx when that cannot be built. */
-export const WORKER_SOURCE = join(projectRoot, "src", "jobs", "export-worker.ts");
+export const WORKER_SOURCE = join(projectRoot, "src", "jobs", "worker.ts");
 
 const LOADER_FLAGS = new Set(["--require", "-r", "--import", "--loader", "--experimental-loader"]);
 const isTsx = (a: string) => /(^|[\\/])tsx([\\/]|$)/.test(a);
@@ -50,20 +53,22 @@ async function workerEntry(): Promise<{ entry: string; note?: string }> {
   try {
     return { entry: await workerBundle(WORKER_SOURCE) };
   } catch (err) {
-    const note = entryNote === undefined ? `export worker runs from its sources under tsx: bundling failed (${(err as Error).message})` : undefined;
+    const note = entryNote === undefined ? `workers run from their sources under tsx: bundling failed (${(err as Error).message})` : undefined;
     entryNote ??= note;
     return { entry: WORKER_SOURCE, note };
   }
 }
 
 export interface WorkerRunOptions {
+  /** an export's archive goes here */
+  sink?: Writable;
   onProgress?: (written: number, total: number) => void;
   /** aborting kills the worker; the run then rejects with the signal's reason */
   signal?: AbortSignal;
 }
 
-export interface WorkerOutcome {
-  result: ExportResult;
+export interface WorkerOutcome<R> {
+  result: R;
   stats: WorkerStats;
 }
 
@@ -73,18 +78,20 @@ const STDERR_TAIL = 4096;
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
 /**
- * One worker process, for one export. `spawn` resolves once it has loaded its
+ * One worker process, for one job. `spawn` resolves once it has loaded its
  * code and listens (a ready worker can wait for its job: ExportJobs keeps one
  * spare so that a job does not wait for a process to start); `run` gives it
  * the job.
  */
-export class ExportWorker {
+export class JobWorker {
   private stderr = "";
   private exit?: Exit;
   private readonly exited: Promise<Exit>;
   /** exited, every stdio stream closed and the IPC channel too: no message is still on its way */
   private readonly closed: Promise<void>;
   private used = false;
+  /** what it was given to do, for its messages */
+  private job?: StartMessage["job"];
 
   private constructor(
     private readonly child: ChildProcess,
@@ -98,18 +105,18 @@ export class ExportWorker {
   }
 
   /** `entry`: the bundle when it builds (the default), or a module of one's choosing (WORKER_SOURCE runs under tsx) */
-  static async spawn(entry?: string): Promise<ExportWorker> {
+  static async spawn(entry?: string): Promise<JobWorker> {
     const { entry: chosen, note } = entry ? { entry, note: undefined } : await workerEntry();
-    return ExportWorker.start(chosen, note);
+    return JobWorker.start(chosen, note);
   }
 
-  private static async start(entry: string, note: string | undefined): Promise<ExportWorker> {
+  private static async start(entry: string, note: string | undefined): Promise<JobWorker> {
     const child = fork(entry, [], {
       execArgv: workerExecArgv(entry),
       // stdout ignored: the archive has a pipe of its own, so nothing printed can corrupt it
       stdio: ["ignore", "ignore", "pipe", "pipe", "ipc"],
     });
-    const worker = new ExportWorker(child, note);
+    const worker = new JobWorker(child, note);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: WorkerMessage) => {
         if (m.type !== "ready") return;
@@ -119,11 +126,11 @@ export class ExportWorker {
       const onError = (err: Error) => {
         done();
         child.kill("SIGKILL");
-        reject(new Error(`the export worker could not start: ${err.message}`));
+        reject(new Error(`the worker could not start: ${err.message}`));
       };
       const onExit = () => {
         done();
-        reject(new Error(`the export worker could not start: ${worker.reason()}`));
+        reject(new Error(`the worker could not start: ${worker.reason()}`));
       };
       const done = () => {
         child.off("message", onMessage);
@@ -154,13 +161,18 @@ export class ExportWorker {
     const e = this.exit;
     const how = !e ? "is still running" : e.signal ? `was killed by ${e.signal}` : e.code === 0 ? "exited without a result" : `exited with code ${e.code}`;
     const last = this.stderr.trim().split("\n").filter(Boolean).at(-1);
-    return `export worker (pid ${this.child.pid}) ${how}${last ? `: ${last.slice(0, 500)}` : ""}`;
+    return `${this.job ?? ""}${this.job ? " " : ""}worker (pid ${this.child.pid}) ${how}${last ? `: ${last.slice(0, 500)}` : ""}`;
   }
 
-  /** Exports into `sink`; rejects with the reason when the worker fails, dies or is killed. */
-  async run(job: Omit<StartMessage, "type">, sink: Writable, options: WorkerRunOptions = {}): Promise<WorkerOutcome> {
-    if (this.used) throw new Error("an export worker runs one export");
+  /**
+   * Runs the job (an export's archive into `options.sink`); rejects with the
+   * reason when the worker fails (its StowageError as its own class), dies or
+   * is killed.
+   */
+  async run<R>(job: StartMessage, options: WorkerRunOptions = {}): Promise<WorkerOutcome<R>> {
+    if (this.used) throw new Error("a worker runs one job");
     this.used = true;
+    this.job = job.job;
     const { child } = this;
     const { signal } = options;
     const onAbort = () => child.kill("SIGKILL");
@@ -173,21 +185,34 @@ export class ExportWorker {
       const archive = child.stdio[ARCHIVE_FD] as Readable;
       let copyError: unknown;
       let discarding = false;
-      const copied = pipeline(archive, sink).catch((err) => {
-        if (discarding) return;
-        copyError ??= err;
-        // the archive cannot be stored: the worker's work is wasted
-        child.kill("SIGKILL");
-      });
-      let done: WorkerOutcome | undefined;
-      let failed: string | undefined;
+      const { sink } = options;
+      // an import writes nothing there: the pipe just ends with the process
+      const copied = sink
+        ? pipeline(archive, sink).catch((err) => {
+            if (discarding) return;
+            copyError ??= err;
+            // the archive cannot be stored: the worker's work is wasted
+            child.kill("SIGKILL");
+          })
+        : Promise.resolve(archive.resume());
+      let done: WorkerOutcome<R> | undefined;
+      let failed: Error | undefined;
+      let release: (() => void) | undefined;
       child.on("message", (m: WorkerMessage) => {
         if (m.type === "progress") options.onProgress?.(m.written, m.total);
-        else if (m.type === "done") done ??= { result: m.result, stats: m.stats };
-        else if (m.type === "failed") failed ??= m.message;
+        else if (m.type === "hold") {
+          // held until the worker says so or is gone, whichever comes first
+          void holdingWrites(m.file, () => {
+            const ended = new Promise<void>((resolve) => (release = resolve));
+            if (this.alive) child.send({ type: "held" } satisfies ServerMessage);
+            return Promise.race([ended, this.exited]);
+          });
+        } else if (m.type === "release") release?.();
+        else if (m.type === "done") done ??= { result: m.result as R, stats: m.stats };
+        else if (m.type === "failed") failed ??= m.error ? fromWire(m.error) : new Error(m.message);
       });
       // it may have died while it waited as the spare
-      if (this.alive) child.send({ type: "start", ...job } satisfies StartMessage, (err) => err && child.kill("SIGKILL"));
+      if (this.alive) child.send(job, (err) => err && child.kill("SIGKILL"));
       const exit = await this.exited;
       if (exit.code !== 0) {
         // it exits 0 only once its archive is complete: a failed worker's remaining bytes are of
@@ -201,7 +226,7 @@ export class ExportWorker {
       if (signal?.aborted) throw signal.reason ?? new Error("stopped");
       if (copyError) throw copyError;
       if (ok) return done!;
-      throw new Error(failed ?? this.reason());
+      throw failed ?? new Error(this.reason());
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }

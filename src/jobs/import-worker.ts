@@ -1,0 +1,33 @@
+// An import's preview or run in a worker process (worker.ts): the plan is
+// made, and for a run written, by a process that never starts Prisma, so a
+// million-record import does not grow the server (bench/README.md, "import").
+// The server keeps the history record and the progress events; while the
+// worker holds SQLite's write lock, the server's own writes wait for it
+// (write-gate.ts, through the worker's "hold" message).
+import type { Database } from "../config.js";
+import type { ImportPlan } from "../engine/import/plan.js";
+import type { ImportOptions } from "../engine/import/types.js";
+import { JobWorker } from "./worker-process.js";
+import type { WorkerStats } from "./worker-protocol.js";
+
+export interface ImportInWorker {
+  job: "preview" | "import";
+  database: Database;
+  path: string;
+  targetUserId: string;
+  options: ImportOptions;
+  onProgress?: (done: number, total: number) => void;
+  /** once the worker process runs (its pid, for logs and whoever may have to stop it) */
+  onWorker?: (pid: number) => void;
+}
+
+/** Rejects as the planner would in this process: an InvalidArchiveError is one here too. */
+export async function planInWorker(req: ImportInWorker): Promise<{ plan: ImportPlan; stats: WorkerStats }> {
+  const worker = await JobWorker.spawn();
+  req.onWorker?.(worker.pid);
+  const { result, stats } = await worker.run<ImportPlan>(
+    { type: "start", job: req.job, database: req.database, path: req.path, targetUserId: req.targetUserId, options: req.options },
+    { onProgress: req.onProgress },
+  );
+  return { plan: result, stats };
+}

@@ -1,0 +1,161 @@
+// Big archives are previewed and imported in a worker process
+// (src/jobs/import-worker.ts). Here every archive is "big"
+// (IMPORT_WORKER_MIN_BYTES=0): the worker's plan is the in-process plan, its
+// errors arrive as their own classes and typed GraphQL results, the server's
+// own SQLite writes wait for its write lock without stopping the event loop,
+// and a worker killed mid-import leaves the database as it was.
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setImmediate as turn } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writesHeld } from "../src/db/write-gate.js";
+import { InvalidArchiveError } from "../src/engine/errors.js";
+import { importArchive, previewArchive, type ArchiveFile } from "../src/engine/import/service.js";
+import { seedDemo } from "../src/seed/index.js";
+import { readNative, type Line } from "./support/archive.js";
+import { countsOf, exportArchive, ImportDoc as Import, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
+import { startTestServer, type TestServer } from "./support/server.js";
+
+let s: TestServer;
+let alice: { id: string; token: string };
+let aliceZip: Buffer;
+let aliceLines: Line[];
+const dir = mkdtempSync(join(tmpdir(), "stowage-import-worker-"));
+
+function onDisk(name: string, bytes: Buffer): ArchiveFile {
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return { path, filename: name, sha256: createHash("sha256").update(bytes).digest("hex"), byteSize: bytes.length };
+}
+
+/** lines as written: objects as JSON, strings as they are (malformed ones) */
+const jsonl = (lines: unknown[]) => Buffer.from(lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n");
+
+const options = { mode: "SKIP" as const, strict: true, resolutions: [] };
+const here = () => ({ ...s.rt.config, importWorkerMinBytes: Number.MAX_SAFE_INTEGER });
+
+async function stage(token: string, bytes: Buffer, name: string) {
+  const r = await s.upload(Stage, { file: null as never }, { file: { name, bytes } }, token);
+  const staged = r.data!.stageUpload;
+  if (staged.__typename !== "StagedUpload") throw new Error(`stage refused: ${JSON.stringify(r)}`);
+  return staged.id;
+}
+
+beforeAll(async () => {
+  s = await startTestServer({ IMPORT_WORKER_MIN_BYTES: "0" });
+  alice = await s.user("alice@example.com");
+  await seedDemo(s.rt.db, { userId: alice.id, scale: 600, seed: 23 });
+  aliceZip = await exportArchive(s, alice.token, "ZIP");
+  aliceLines = (await readNative(aliceZip)).lines;
+});
+afterAll(async () => {
+  await s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("imports in a worker process", () => {
+  it("plans in the worker exactly what this process plans, and writes it", async () => {
+    const bob = await s.user("bob@example.com");
+    const file = onDisk("alice.zip", aliceZip);
+    const inProcess = await previewArchive(here(), file, bob.id, options);
+    expect(inProcess.worker).toBeUndefined();
+    const inWorker = await previewArchive(s.rt.config, file, bob.id, options);
+    expect(inWorker.worker?.pid).toBeGreaterThan(0);
+    expect(inWorker.worker?.pid).not.toBe(process.pid);
+    expect(inWorker.plan).toEqual(inProcess.plan);
+
+    let pid: number | undefined;
+    const progress: number[] = [];
+    const r = await importArchive(
+      { db: s.rt.db, config: s.rt.config },
+      { requesterId: bob.id, targetUserId: bob.id, file, options, onWorker: (p) => (pid = p), onProgress: (done) => progress.push(done) },
+    );
+    expect(r.error).toBeNull();
+    expect(r.worker?.pid).toBe(pid);
+    expect(r.plan!.counts).toEqual(inProcess.plan.counts);
+    expect(progress.at(-1)).toBe(inProcess.plan.records);
+    expect(r.record).toMatchObject({ status: "SUCCEEDED", crossUser: true, exporterUserId: alice.id });
+    expect(await s.rt.db.memory.count({ where: { ownerId: bob.id } })).toBe(aliceLines.filter((l) => l.type === "memory").length);
+  });
+
+  it("answers GraphQL clients the same way: a typed preview, an import, and a typed error naming the malformed lines", async () => {
+    const carol = await s.user("carol@example.com");
+    const uploadId = await stage(carol.token, aliceZip, "alice.zip");
+    const p = (await s.gql(Preview, { uploadId, options: {} }, carol.token)).data!.previewImport;
+    if (p.__typename !== "ImportPreview") throw new Error(JSON.stringify(p));
+    const r = (await s.gql(Import, { input: { uploadId } }, carol.token)).data!.importBackup;
+    if (r.__typename !== "ImportBackupSuccess") throw new Error(JSON.stringify(r));
+    expect(countsOf(r.record.counts)).toEqual(countsOf(p.counts));
+
+    const [meta, ...records] = aliceLines;
+    const broken = jsonl([meta, records[0], "{not json", records[1], { type: "memory", data: { id: 7 } }]);
+    const bad = await stage(carol.token, broken, "broken.jsonl");
+    const failed = (await s.gql(Import, { input: { uploadId: bad } }, carol.token)).data!.importBackup;
+    expect(failed).toMatchObject({ __typename: "InvalidArchiveError", line: 3 });
+    if (failed.__typename !== "InvalidArchiveError") return;
+    expect(failed.problems.map((x) => x.line)).toEqual([3, 5]);
+  });
+
+  it("rejects with the planner's own error class", async () => {
+    const dave = await s.user("dave@example.com");
+    const file = onDisk("bad.jsonl", jsonl([aliceLines[0], "[1, 2"]));
+    const r = await importArchive({ db: s.rt.db, config: s.rt.config }, { requesterId: dave.id, targetUserId: dave.id, file, options });
+    expect(r.error).toBeInstanceOf(InvalidArchiveError);
+    expect((r.error as InvalidArchiveError).problems[0].line).toBe(2);
+    expect(r.record.status).toBe("FAILED");
+  });
+});
+
+describe.runIf(process.env.DATABASE_URL === undefined || !process.env.DATABASE_URL.startsWith("postgres"))("the SQLite write lock across processes", () => {
+  it("holds the server's own writes while the worker writes, without stopping the event loop; both land", async () => {
+    const erin = await s.user("erin@example.com");
+    const database = s.rt.config.database;
+    if (database.provider !== "sqlite") throw new Error("SQLite only");
+    const file = onDisk("alice-for-erin.zip", aliceZip);
+    let finished = false;
+    const importing = importArchive({ db: s.rt.db, config: s.rt.config }, { requesterId: erin.id, targetUserId: erin.id, file, options }).finally(() => (finished = true));
+    while (!writesHeld(database.file) && !finished) await turn();
+    expect(finished).toBe(false);
+    let written = false;
+    const write = s.rt.db.user.create({ data: { email: "written-meanwhile@example.com" } }).then(() => (written = true));
+    // the loop turns (better-sqlite3's synchronous busy wait would stop it until the worker committed) and the write waits
+    for (let i = 0; i < 20; i++) await turn();
+    expect(written).toBe(false);
+    const r = await importing;
+    expect(r.error).toBeNull();
+    await write;
+    expect(await s.rt.db.user.count({ where: { email: "written-meanwhile@example.com" } })).toBe(1);
+    expect(await s.rt.db.memory.count({ where: { ownerId: erin.id } })).toBe(aliceLines.filter((l) => l.type === "memory").length);
+    expect(writesHeld(database.file)).toBe(false);
+  });
+});
+
+describe("a worker killed mid-import", () => {
+  it("fails the import with the reason, leaves nothing of it behind, and frees the server's writes", async () => {
+    // big enough that the first progress event (after 1,000 records) comes long before the commit
+    const gina = await s.user("gina@example.com");
+    await seedDemo(s.rt.db, { userId: gina.id, scale: 12_000, seed: 5 });
+    const ginaZip = await exportArchive(s, gina.token, "ZIP");
+    expect((await readNative(ginaZip)).lines.length).toBeGreaterThan(10_000);
+    const frank = await s.user("frank@example.com");
+    const file = onDisk("gina-for-frank.zip", ginaZip);
+    let progressed!: () => void;
+    const writing = new Promise<void>((resolve) => (progressed = resolve));
+    let pid = 0;
+    const importing = importArchive(
+      { db: s.rt.db, config: s.rt.config },
+      { requesterId: frank.id, targetUserId: frank.id, file, options, onWorker: (p) => (pid = p), onProgress: (done) => done > 0 && progressed() },
+    );
+    await writing;
+    process.kill(pid, "SIGKILL");
+    await expect(importing).rejects.toThrow(/import worker \(pid \d+\) was killed by SIGKILL/);
+    const [record] = await s.rt.db.importRecord.findMany({ where: { targetUserId: frank.id } });
+    expect(record).toMatchObject({ status: "FAILED" });
+    expect(record.error).toMatch(/killed by SIGKILL/);
+    expect(await s.rt.db.memory.count({ where: { ownerId: frank.id } })).toBe(0);
+    // the server writes again at once
+    await s.rt.db.user.create({ data: { email: "after-the-kill@example.com" } });
+  });
+});
