@@ -1,4 +1,4 @@
-// The import's own parts: the id index a million-record plan keeps, and the
+// The import's own parts: the id index and natural keys a million-record plan keeps, and the
 // SQLite write gate that keeps the server's own writes from stopping the
 // process while an import holds the database.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,6 +12,8 @@ import { openDb } from "../src/db/client.js";
 import { withDriverTransaction } from "../src/db/driver-tx.js";
 import { migrate } from "../src/db/migrate.js";
 import { IdIndex, uuidWords, wordsUuid } from "../src/engine/import/id-index.js";
+import { PlannedKeys } from "../src/engine/import/planned-keys.js";
+import type { KindName } from "../src/engine/kinds/index.js";
 import { tuneHeap } from "../src/heap.js";
 
 describe("IdIndex", () => {
@@ -23,12 +25,15 @@ describe("IdIndex", () => {
       fc.constantFrom("00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff", "0000000g-0000-0000-0000-000000000000"),
     );
     fc.assert(
-      fc.property(fc.array(fc.tuple(id, fc.nat(1_000_000)), { maxLength: 3000 }), fc.array(id, { maxLength: 200 }), (sets, probes) => {
+      // lines as the planner gives them: each set to one id (an id may move to a later line)
+      fc.property(fc.array(fc.tuple(id, fc.nat(30)), { maxLength: 3000 }), fc.array(id, { maxLength: 200 }), (sets, probes) => {
         const index = new IdIndex(16);
         const map = new Map<string, number>();
-        for (const [k, v] of sets) {
-          index.set(k, v);
-          map.set(k, v);
+        let line = 0;
+        for (const [k, gap] of sets) {
+          line += 1 + gap;
+          index.set(k, line);
+          map.set(k, line);
         }
         expect(index.size).toBe(map.size);
         for (const k of [...map.keys(), ...probes]) expect(index.get(k)).toBe(map.get(k));
@@ -95,5 +100,28 @@ describe("SQLite write gate", () => {
     } finally {
       await handle.close();
     }
+  });
+});
+
+describe("PlannedKeys", () => {
+  it("answers like a Map of the keys' JSON text, for ids and any other values", () => {
+    const value = fc.oneof(fc.uuid(), fc.uuid().map((u) => u.toUpperCase()), fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null));
+    const kind = fc.constantFrom<KindName>("memoryCategory", "videoSummary", "ontology", "app");
+    fc.assert(
+      fc.property(fc.array(fc.tuple(kind, fc.array(value, { minLength: 1, maxLength: 2 }), fc.oneof(fc.uuid(), fc.string())), { maxLength: 300 }), (entries) => {
+        const keys = new PlannedKeys();
+        const map = new Map<string, string>();
+        for (const [k, values, holder] of entries) {
+          keys.set(k, values, holder);
+          map.set(`${k}\u0000${JSON.stringify(values)}`, holder);
+        }
+        for (const [k, values] of entries) {
+          expect(keys.get(k, values)).toBe(map.get(`${k}\u0000${JSON.stringify(values)}`));
+          expect(keys.has(k, values)).toBe(true);
+        }
+        expect(keys.get("memoryCategory", ["never", "planned"])).toBeUndefined();
+      }),
+      { numRuns: 100 },
+    );
   });
 });

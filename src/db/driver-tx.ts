@@ -84,13 +84,14 @@ class SqliteThread {
   failed: Error | null = null;
 
   constructor(file: string) {
-    this.worker = new Worker(SQLITE_WORKER, { workerData: { file, timeout: 30_000 } });
+    // the thread's garbage is the statements it was sent, dead once run: a small young generation holds it
+    this.worker = new Worker(SQLITE_WORKER, { workerData: { file, timeout: 30_000 }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     const asError = (e: { message: string; code?: string }) => Object.assign(new Error(e.message), { code: e.code });
     this.worker.on("message", (m: { id: number; drained?: number; result?: unknown; error?: { message: string; code?: string } }) => {
       if (m.drained !== undefined) {
         if (m.error) this.failed ??= asError(m.error);
         this.outstanding -= m.drained;
-        if (this.outstanding <= MAX_OUTSTANDING / 2) this.room?.();
+        if (this.outstanding <= MAX_OUTSTANDING / 2) this.room?.resolve();
         return;
       }
       const w = this.waiting.get(m.id);
@@ -100,9 +101,11 @@ class SqliteThread {
       else w.resolve(m.result);
     });
     const fail = (err: Error) => {
-      this.dead = err;
+      this.dead ??= err;
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
+      // an import waiting for room would otherwise wait for ever
+      this.room?.reject(err);
     };
     this.worker.on("error", fail);
     this.worker.on("exit", (code) => fail(new Error(`the SQLite thread exited (${code})`)));
@@ -117,20 +120,22 @@ class SqliteThread {
     });
   }
 
+  /** why the transaction cannot commit any more: a queued statement failed, or the thread is gone */
+  get broken(): Error | null {
+    return this.failed ?? this.dead;
+  }
+
   private outstanding = 0;
-  private room: (() => void) | null = null;
+  private room: { resolve: () => void; reject: (err: Error) => void } | null = null;
 
   /** Sent without waiting for it (a failure surfaces at the next ask); waits only when the thread is that far behind. */
   tell(sql: string, params: readonly unknown[]): Promise<void> | void {
-    if (this.failed) throw this.failed;
-    if (this.dead) return;
+    if (this.broken) throw this.broken;
     this.worker.postMessage({ id: 0, op: "queue", sql, params });
     if (++this.outstanding < MAX_OUTSTANDING) return;
-    return new Promise<void>((resolve) => {
-      this.room = () => {
-        this.room = null;
-        resolve();
-      };
+    return new Promise<void>((resolve, reject) => {
+      const done = () => (this.room = null);
+      this.room = { resolve: () => (done(), resolve()), reject: (err) => (done(), reject(err)) };
     });
   }
 
@@ -154,7 +159,7 @@ function beforeImportReader(Sqlite: typeof import("better-sqlite3"), file: strin
   conn.prepare("SELECT count(*) FROM sqlite_master").get();
   const reader = sqliteReader(conn);
   return {
-    rows: (sql: string, params: readonly unknown[]) => (thread.failed ? Promise.reject(thread.failed) : reader.rows(sql, params)),
+    rows: (sql: string, params: readonly unknown[]) => (thread.broken ? Promise.reject(thread.broken) : reader.rows(sql, params)),
     close: () => conn.close(),
   };
 }

@@ -46,6 +46,13 @@ export function workerExecArgv(entry: string, execArgv: readonly string[] = proc
   return out;
 }
 
+/**
+ * A worker's young generation kept small: what a job allocates per record dies
+ * at once, and V8's default lets the young generation reach 48 MiB of RSS for
+ * it — a sixth of the 300 MB a million-record import may hold (bench/README.md).
+ */
+export const WORKER_HEAP_FLAGS = ["--max-semi-space-size=8"];
+
 let entryNote: string | undefined;
 
 /** The bundle when it builds, else the sources (and why, once, for the log). */
@@ -112,7 +119,7 @@ export class JobWorker {
 
   private static async start(entry: string, note: string | undefined): Promise<JobWorker> {
     const child = fork(entry, [], {
-      execArgv: workerExecArgv(entry),
+      execArgv: [...workerExecArgv(entry), ...WORKER_HEAP_FLAGS],
       // stdout ignored: the archive has a pipe of its own, so nothing printed can corrupt it
       stdio: ["ignore", "ignore", "pipe", "pipe", "ipc"],
     });

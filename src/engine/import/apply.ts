@@ -89,7 +89,8 @@ export class PlanWriter implements PlanSink {
     private source: LineSource,
     private options: ApplyOptions,
   ) {
-    this.writer = new DriverWriter(tx);
+    // a statement's worth per model: what waits in buffers is live heap for the whole import
+    this.writer = new DriverWriter(tx, 200);
   }
 
   async begin(plan: ImportPlan, ids: IdMapping): Promise<void> {

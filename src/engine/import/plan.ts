@@ -14,6 +14,7 @@ import { InvalidArchiveError, type LineProblem } from "../errors.js";
 import { KINDS, kindDef, lineSchema, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
 import { Action, COUNTED, DERIVED, DROPPED, EXPLICIT, FRESH, FileIds, INVALID, type IdMapping, type Placeholder } from "./file-ids.js";
 import { naturalKeyHolders, owners } from "./lookups.js";
+import { PlannedKeys } from "./planned-keys.js";
 import { ALLOWED, chooseResolution } from "./resolve.js";
 import type { Conflict, ConflictType, ImportOptions, KindPlanCounts, LineSource, ParsedLine, PlanCounts, Resolution } from "./types.js";
 
@@ -66,7 +67,7 @@ class Planner {
   /** new names of records RENAMEd, by line */
   private renames = new Map<number, string>();
   /** natural key → target id, for records planned earlier in the file */
-  private plannedKeys = new Map<string, string>();
+  private plannedKeys = new PlannedKeys();
   // what pass B reads the target's data through and writes to: set when it starts
   private reader!: RawReader;
   private sink: PlanSink | null = null;
@@ -450,8 +451,7 @@ class Planner {
     // 3. natural key (app name, persona name, ontology of a persona, summary of video+persona)
     if (kind.naturalKey && action !== Action.Update) {
       const nk = kind.naturalKey.map(resolved);
-      const nkKey = `${kind.kind}\u0000${JSON.stringify(nk)}`;
-      const existingId = this.plannedKeys.get(nkKey) ?? (await this.naturalKeyOwner(kind, nk));
+      const existingId = this.plannedKeys.get(kind.kind, nk) ?? (await this.naturalKeyOwner(kind, nk));
       if (existingId && existingId !== targetId) {
         const canRename = kind.naturalKey.length === 1 && kind.naturalKey[0] === "name";
         const resolution = this.conflict({
@@ -475,9 +475,9 @@ class Planner {
         // RENAME
         const name = await this.freeName(kind, String(resolved("name")));
         this.renames.set(r.line, name);
-        this.plannedKeys.set(`${kind.kind}\u0000${JSON.stringify([name])}`, targetId);
+        this.plannedKeys.set(kind.kind, [name], targetId);
       } else {
-        this.plannedKeys.set(nkKey, targetId);
+        this.plannedKeys.set(kind.kind, nk, targetId);
       }
     }
 
@@ -545,7 +545,7 @@ class Planner {
     for (let n = 1; ; n++) {
       const candidate = `${name} (imported${n > 1 ? ` ${n}` : ""})`;
       const taken =
-        this.plannedKeys.has(`${kind.kind}\u0000${JSON.stringify([candidate])}`) || (await this.naturalKeyOwner(kind, [candidate])) !== null;
+        this.plannedKeys.has(kind.kind, [candidate]) || (await this.naturalKeyOwner(kind, [candidate])) !== null;
       if (!taken) return candidate;
     }
   }
