@@ -1,7 +1,9 @@
 // A write transaction on a driver connection of its own, with no Prisma
 // client: an import plans and writes a million rows through it, where Prisma's
 // per-query compilation and row mapping cost more than the database's work.
-// Reads and writes share the one connection and its transaction.
+// On PostgreSQL reads and writes share the one connection and its transaction;
+// on SQLite the writes go to a thread of their own and the reads see what was
+// committed before the import (see beforeImportReader).
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Client } from "pg";
@@ -15,8 +17,8 @@ export interface DriverTx extends RawReader {
   /**
    * Runs a statement with bound values (already in the driver's forms: see
    * driver-write.ts), in order with the others, without waiting for it where
-   * the connection allows (SQLite's thread, where reads may be answered ahead
-   * of it: see lookups.ts). A failure fails the next read or the commit, so
+   * the connection allows (SQLite's thread, whose writes the reads do not see:
+   * see lookups.ts). A failure fails the next read, write or the commit, so
    * the transaction never commits past it.
    */
   queue(sql: string, params: readonly unknown[]): Promise<void> | void;

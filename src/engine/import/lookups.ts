@@ -5,8 +5,9 @@
 // page: a list travels as one bound value (a JSON array on SQLite, a text[]
 // on PostgreSQL), so the statement text never varies with the list.
 //
-// The answers never need what this import has written so far, which lets the
-// SQLite thread answer them ahead of inserts still queued: ids of the file are
+// The answers never need what this import has written so far, which lets them
+// come, on SQLite, from a read connection that sees only what was committed
+// before the import (driver-tx.ts), not after its queued inserts: ids of the file are
 // known from pass A, natural keys planned earlier from the planner's own map,
 // placeholders from FileIds; an id the import gives (derived from the file's,
 // or salted) is no id anything earlier wrote.
