@@ -108,7 +108,7 @@ describe("imports in a worker process", () => {
   });
 });
 
-describe.runIf(process.env.DATABASE_URL === undefined || !process.env.DATABASE_URL.startsWith("postgres"))("the SQLite write lock across processes", () => {
+describe.runIf(!process.env.DATABASE_URL?.startsWith("postgres"))("the SQLite write lock across processes", () => {
   it("holds the server's own writes while the worker writes, without stopping the event loop; both land", async () => {
     const erin = await s.user("erin@example.com");
     const database = s.rt.config.database;

@@ -29,13 +29,11 @@
 
 import { Prisma } from "../generated/sqlite/client.js";
 import type { Provider } from "./migrations.js";
-import { insertColumns, JSON_NULL, MAX_BIND_PARAMS, pgCast, quote, toParam as driverParam, valueOrDefault } from "./values.js";
-
-export { insertColumns, MAX_BIND_PARAMS, pgCast, quote, valueOrDefault } from "./values.js";
+import { insertColumns, JSON_NULL, MAX_BIND_PARAMS, pgCast, quote, toParam, valueOrDefault } from "./values.js";
 
 /** A value as the driver adapter receives it for this column, Prisma's null sentinels included. */
-export function toParam(model: ModelInfo, c: ColumnInfo, value: unknown, provider: Provider): unknown {
-  return driverParam(model, c, value === Prisma.DbNull ? null : value === Prisma.JsonNull ? JSON_NULL : value, provider);
+function prismaParam(model: ModelInfo, c: ColumnInfo, value: unknown, provider: Provider): unknown {
+  return toParam(model, c, value === Prisma.DbNull ? null : value === Prisma.JsonNull ? JSON_NULL : value, provider);
 }
 
 export type ModelName = Prisma.ModelName;
@@ -112,7 +110,7 @@ export async function bulkInsert(
       const row = chunk[r] as Record<string, unknown>;
       const marks: string[] = new Array(columns.length);
       for (let i = 0; i < columns.length; i++) {
-        params[p++] = toParam(info, columns[i], valueOrDefault(info, columns[i], row, now), provider);
+        params[p++] = prismaParam(info, columns[i], valueOrDefault(info, columns[i], row, now), provider);
         marks[i] = provider === "postgresql" ? `$${p}${casts[i]}` : "?";
       }
       tuples[r] = `(${marks.join(", ")})`;

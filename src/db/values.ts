@@ -11,7 +11,6 @@ export const JSON_NULL = Symbol("JSON null");
 /** Bind-parameter limits: SQLite's SQLITE_MAX_VARIABLE_NUMBER (3.32+), PostgreSQL's wire protocol (Int16). */
 export const MAX_BIND_PARAMS: Record<Provider, number> = { sqlite: 32766, postgresql: 65535 };
 
-
 const PG_CAST: Record<string, string> = {
   Int: "::integer",
   BigInt: "::bigint",

@@ -48,8 +48,8 @@ export function workerExecArgv(entry: string, execArgv: readonly string[] = proc
 
 /**
  * A worker's young generation kept small: what a job allocates per record dies
- * at once, and V8's default lets the young generation reach 48 MiB of RSS for
- * it — a sixth of the 300 MB a million-record import may hold (bench/README.md).
+ * at once, and with V8's default the young generation stood at 32 MiB through a
+ * million-record import, a ninth of the 300 MB it may hold (bench/README.md).
  */
 export const WORKER_HEAP_FLAGS = ["--max-semi-space-size=8"];
 
@@ -168,7 +168,7 @@ export class JobWorker {
     const e = this.exit;
     const how = !e ? "is still running" : e.signal ? `was killed by ${e.signal}` : e.code === 0 ? "exited without a result" : `exited with code ${e.code}`;
     const last = this.stderr.trim().split("\n").filter(Boolean).at(-1);
-    return `${this.job ?? ""}${this.job ? " " : ""}worker (pid ${this.child.pid}) ${how}${last ? `: ${last.slice(0, 500)}` : ""}`;
+    return `${this.job ? `${this.job} ` : ""}worker (pid ${this.child.pid}) ${how}${last ? `: ${last.slice(0, 500)}` : ""}`;
   }
 
   /**

@@ -21,12 +21,9 @@ export const enum Action {
 // per-line state bits
 export const INVALID = 1; // failed validation, or repeats an id: never decided, never written
 export const DROPPED = 2; // will not exist after the import: what refers to it is skipped
-export const DERIVED = 4; // its target id is remapId(kind, id)
-export const FRESH = 8; // its target id is freshId(kind, id) (CREATE_NEW)
-export const EXPLICIT = 16; // its target id is in `explicit`
-export const COUNTED = 32; // pass A counted it as a record
-const STORED = 64; // its target id is in `targets`
-const MOVED = DERIVED | FRESH | EXPLICIT;
+const MOVED = 4; // it takes another id: in `targets` when that is a UUID (STORED), else in `explicit`
+export const COUNTED = 8; // pass A counted it as a record
+const STORED = 16;
 
 /** The ids records will have after the import, for whoever writes them. */
 export interface IdMapping {
@@ -130,11 +127,11 @@ export class FileIds implements IdMapping {
     return s & STORED ? wordsUuid(this.targets, 4 * line) : this.explicit.get(line)!;
   }
 
-  /** Records where the record of `line` (source id `id`) ends up, and how its target id was made. */
-  moveTo(line: number, id: string, target: string, how: typeof DERIVED | typeof FRESH | typeof EXPLICIT) {
+  /** Records where the record of `line` (source id `id`) ends up. */
+  moveTo(line: number, id: string, target: string) {
     if (target === id) return;
     this.anyMoved = true;
-    this.state[line] |= how;
+    this.state[line] |= MOVED;
     if (uuidWords(target, this.probe)) {
       this.targets.set(this.probe, 4 * line);
       this.state[line] |= STORED;

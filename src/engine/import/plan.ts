@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import type { RawReader } from "../../db/raw.js";
 import { InvalidArchiveError, type LineProblem } from "../errors.js";
 import { KINDS, kindDef, lineSchema, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
-import { Action, COUNTED, DERIVED, DROPPED, EXPLICIT, FRESH, FileIds, INVALID, type IdMapping, type Placeholder } from "./file-ids.js";
+import { Action, COUNTED, DROPPED, FileIds, INVALID, type IdMapping, type Placeholder } from "./file-ids.js";
 import { naturalKeyHolders, owners } from "./lookups.js";
 import { PlannedKeys } from "./planned-keys.js";
 import { ALLOWED, chooseResolution } from "./resolve.js";
@@ -405,7 +405,6 @@ class Planner {
     const candidateOwner = existing.get(key(kind.kind, candidate));
     let action: Action;
     let targetId = candidate;
-    let how: typeof DERIVED | typeof FRESH | typeof EXPLICIT = DERIVED;
     if (candidateOwner === true) {
       const resolution = this.conflict({
         type: "DuplicateIdConflict",
@@ -418,7 +417,7 @@ class Planner {
       });
       if (resolution === "SKIP") {
         // the existing record stays and references to it resolve to it
-        this.ids.moveTo(r.line, sourceId, candidate, DERIVED);
+        this.ids.moveTo(r.line, sourceId, candidate);
         this.ids.setAction(r.line, Action.Skip);
         this.count(kind.kind, "skip");
         return Action.Skip;
@@ -427,7 +426,6 @@ class Planner {
       else {
         action = Action.Remap;
         targetId = this.ids.freshId(kind.kind, sourceId);
-        how = FRESH;
       }
     } else if (this.plan.crossUser) {
       this.conflict({
@@ -441,11 +439,11 @@ class Planner {
       });
       action = Action.Remap;
       // astronomically unlikely: the derived id is taken by someone else
-      if (candidateOwner === false) [targetId, how] = [randomUUID(), EXPLICIT];
+      if (candidateOwner === false) targetId = randomUUID();
     } else {
       // a free id is kept; someone else's gets a new one, counted as a plain create so nothing is given away
       action = owner === false ? Action.Remap : Action.Create;
-      if (candidateOwner === false) [targetId, how] = [randomUUID(), EXPLICIT];
+      if (candidateOwner === false) targetId = randomUUID();
     }
 
     // 3. natural key (app name, persona name, ontology of a persona, summary of video+persona)
@@ -466,7 +464,7 @@ class Planner {
         });
         if (resolution === "SKIP") return this.skip(r);
         if (resolution === "MERGE" || resolution === "OVERWRITE") {
-          this.ids.moveTo(r.line, sourceId, existingId, EXPLICIT);
+          this.ids.moveTo(r.line, sourceId, existingId);
           const merged = resolution === "MERGE" ? Action.Skip : Action.Update;
           this.ids.setAction(r.line, merged);
           this.count(kind.kind, merged === Action.Skip ? "skip" : "update");
@@ -481,7 +479,7 @@ class Planner {
       }
     }
 
-    this.ids.moveTo(r.line, sourceId, targetId, how);
+    this.ids.moveTo(r.line, sourceId, targetId);
     this.ids.setAction(r.line, action);
     const quiet = action === Action.Remap && !this.plan.crossUser && owner === false;
     this.count(kind.kind, action === Action.Update ? "update" : action === Action.Remap && !quiet ? "remap" : "create");
