@@ -119,4 +119,33 @@ describe("import engine", () => {
     expect(await h.rt.db.memory.count({ where: { ownerId: dave.id } })).toBe(0);
     expect(await h.rt.db.app.count({ where: { ownerId: dave.id } })).toBe(0);
   });
+
+  it("an insert the database refuses halfway fails the import with that insert's error and leaves nothing", async () => {
+    const hana = await user("hana@example.com");
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const lines = await exportLines(alice.id);
+    const memories = lines.flatMap((l, i) => (l.type === "memory" ? [i] : []));
+    // batches before it are already written, those after it queued behind it (PostgreSQL keeps several in flight)
+    const i = memories[Math.floor(memories.length / 2)];
+    lines[i] = { type: "memory", data: { ...lines[i].data, content: "the trigger refuses this" } };
+    const sqlite = h.rt.config.database.provider === "sqlite";
+    const ddl = sqlite
+      ? [`CREATE TRIGGER refuse_memory BEFORE INSERT ON "Memory" WHEN NEW.content = 'the trigger refuses this' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`]
+      : [
+          `CREATE FUNCTION refuse_memory() RETURNS trigger AS $$ BEGIN IF NEW.content = 'the trigger refuses this' THEN RAISE EXCEPTION 'refused by trigger'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+          `CREATE TRIGGER refuse_memory BEFORE INSERT ON "Memory" FOR EACH ROW EXECUTE FUNCTION refuse_memory()`,
+        ];
+    for (const sql of ddl) await h.rt.db.$executeRawUnsafe(sql);
+    try {
+      await expect(runImport(h.rt.config.database, { targetUserId: hana.id, options: opts(), source: source(lines) })).rejects.toThrow(/refused by trigger/);
+    } finally {
+      await h.rt.db.$executeRawUnsafe(sqlite ? `DROP TRIGGER refuse_memory` : `DROP TRIGGER refuse_memory ON "Memory"`);
+      if (!sqlite) await h.rt.db.$executeRawUnsafe(`DROP FUNCTION refuse_memory()`);
+    }
+    expect(await h.rt.db.memory.count({ where: { ownerId: hana.id } })).toBe(0);
+    expect(await h.rt.db.app.count({ where: { ownerId: hana.id } })).toBe(0);
+    // nothing half-done is left to stop the same archive importing once the database takes it
+    const plan = await runImport(h.rt.config.database, { targetUserId: hana.id, options: opts(), source: source(lines) });
+    expect(plan.counts.memory?.remap).toBe(memories.length);
+  });
 });

@@ -16,26 +16,61 @@ import { holdingWrites } from "./write-gate.js";
 export interface DriverTx extends RawReader {
   /**
    * Runs a statement with bound values (already in the driver's forms: see
-   * driver-write.ts), in order with the others, without waiting for it where
-   * the connection allows (SQLite's thread, whose writes the reads do not see:
-   * see lookups.ts). A failure fails the next read, write or the commit, so
-   * the transaction never commits past it.
+   * driver-write.ts), in order with the others, without waiting for it (on
+   * SQLite a thread of its own writes, whose writes the reads do not see: see
+   * lookups.ts; on PostgreSQL the connection's queue). A failure fails the
+   * next read, write or the commit, so the transaction never commits past it.
    */
   queue(sql: string, params: readonly unknown[]): Promise<void> | void;
 }
 
 const MAX_STATEMENTS = 256;
 
-function pgTx(client: Client, schema: string): DriverTx {
+/**
+ * Statements PostgreSQL may be behind before the import waits for it. pg sends
+ * a client's queries one after another, in order, so queued inserts keep the
+ * server busy while this process plans the next records (two cores: one each)
+ * and a read still sees every insert queued before it.
+ */
+const PG_IN_FLIGHT = 8;
+
+function pgTx(client: Client, schema: string): DriverTx & { settle(): Promise<void> } {
   const reader = pgReader(client as never, schema);
   // a statement repeated (every full batch of a table) is parsed and planned once per connection
   const names = new Map<string, string>();
+  const inFlight = new Set<Promise<void>>();
+  /** the first queued statement that failed: PostgreSQL aborted the transaction there */
+  let failed: unknown = null;
+  const check = () => {
+    if (failed) throw failed;
+  };
   return {
     ...reader,
-    async queue(text, values) {
+    async rows(sql, params) {
+      check();
+      // after a failed insert every statement fails as "transaction aborted": the insert's error is the one to tell
+      const rows = await reader.rows(sql, params).catch((err: unknown) => Promise.reject(failed ?? err));
+      check();
+      return rows;
+    },
+    queue(text, values) {
+      check();
       let name = names.get(text);
       if (!name && names.size < MAX_STATEMENTS) names.set(text, (name = `stowage_${names.size}`));
-      await client.query({ name, text, values: values as unknown[] });
+      const sent: Promise<void> = client.query({ name, text, values: values as unknown[] }).then(
+        () => void inFlight.delete(sent),
+        (err: unknown) => {
+          failed ??= err;
+          inFlight.delete(sent);
+        },
+      );
+      inFlight.add(sent);
+      if (inFlight.size >= PG_IN_FLIGHT) return Promise.race(inFlight).then(check);
+    },
+    /** every queued statement done, or the first failure thrown: before COMMIT, which on an aborted transaction only rolls back */
+    async settle() {
+      await Promise.all(inFlight);
+      check();
     },
   };
 }
@@ -58,7 +93,9 @@ export async function withDriverTransaction<T>(database: Database, fn: (tx: Driv
   try {
     await client.query("BEGIN");
     try {
-      const result = await fn(pgTx(client, database.schema));
+      const tx = pgTx(client, database.schema);
+      const result = await fn(tx);
+      await tx.settle();
       await client.query("COMMIT");
       return result;
     } catch (err) {
