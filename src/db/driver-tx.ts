@@ -27,10 +27,10 @@ export interface DriverTx extends RawReader {
 const MAX_STATEMENTS = 256;
 
 /**
- * Statements PostgreSQL may be behind before the import waits for it. pg sends
- * a client's queries one after another, in order, so queued inserts keep the
- * server busy while this process plans the next records (two cores: one each)
- * and a read still sees every insert queued before it.
+ * Statements PostgreSQL may be behind before the import waits for it. They go
+ * to the server one after another (pg 9 drops the client's own queue, so the
+ * chain is ours), but the planner does not wait for each: the server writes
+ * while this process plans the next records (two cores: one each).
  */
 const PG_IN_FLIGHT = 8;
 
@@ -38,40 +38,46 @@ function pgTx(client: Client, schema: string): DriverTx & { settle(): Promise<vo
   const reader = pgReader(client as never, schema);
   // a statement repeated (every full batch of a table) is parsed and planned once per connection
   const names = new Map<string, string>();
+  /** settles when the last queued statement has: each waits for the one before it */
+  let tail: Promise<void> = Promise.resolve();
   const inFlight = new Set<Promise<void>>();
   /** the first queued statement that failed: PostgreSQL aborted the transaction there */
   let failed: unknown = null;
   const check = () => {
     if (failed) throw failed;
   };
+  const settle = async () => {
+    await tail;
+    check();
+  };
   return {
     ...reader,
     async rows(sql, params) {
-      check();
-      // after a failed insert every statement fails as "transaction aborted": the insert's error is the one to tell
-      const rows = await reader.rows(sql, params).catch((err: unknown) => Promise.reject(failed ?? err));
-      check();
-      return rows;
+      // a read sees every insert queued before it
+      await settle();
+      return reader.rows(sql, params);
     },
     queue(text, values) {
       check();
       let name = names.get(text);
       if (!name && names.size < MAX_STATEMENTS) names.set(text, (name = `stowage_${names.size}`));
-      const sent: Promise<void> = client.query({ name, text, values: values as unknown[] }).then(
-        () => void inFlight.delete(sent),
-        (err: unknown) => {
-          failed ??= err;
-          inFlight.delete(sent);
-        },
-      );
+      const sent: Promise<void> = tail
+        // after a failure the server refuses everything until ROLLBACK: nothing more to send
+        .then(() => (failed ? undefined : client.query({ name, text, values: values as unknown[] })))
+        .then(
+          () => void inFlight.delete(sent),
+          (err: unknown) => {
+            failed ??= err;
+            inFlight.delete(sent);
+          },
+        );
+      tail = sent;
       inFlight.add(sent);
+      // they finish in order: the race is won by the oldest
       if (inFlight.size >= PG_IN_FLIGHT) return Promise.race(inFlight).then(check);
     },
     /** every queued statement done, or the first failure thrown: before COMMIT, which on an aborted transaction only rolls back */
-    async settle() {
-      await Promise.all(inFlight);
-      check();
-    },
+    settle,
   };
 }
 
@@ -92,13 +98,15 @@ export async function withDriverTransaction<T>(database: Database, fn: (tx: Driv
   await client.connect();
   try {
     await client.query("BEGIN");
+    const tx = pgTx(client, database.schema);
     try {
-      const tx = pgTx(client, database.schema);
       const result = await fn(tx);
       await tx.settle();
       await client.query("COMMIT");
       return result;
     } catch (err) {
+      // not while a queued insert still runs: one query at a time on the client
+      await tx.settle().catch(() => {});
       await client.query("ROLLBACK").catch(() => {});
       throw err;
     }
