@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "../src/auth/users.js";
 import { InvalidArchiveError } from "../src/engine/errors.js";
 import { runImport, preview } from "../src/engine/import/run.js";
@@ -16,6 +16,12 @@ const opts = (o: Partial<ImportOptions> = {}): ImportOptions => ({ mode: "SKIP",
 async function user(email: string) {
   return (await createUser(h.rt.db, { email })).user;
 }
+
+// a driver's deprecation (pg warns once a process) would be a failure to come with its next major
+const warnings: string[] = [];
+const onWarning = (w: Error) => void warnings.push(`${w.name}: ${w.message}`);
+beforeAll(() => void process.on("warning", onWarning));
+afterAll(() => void process.off("warning", onWarning));
 
 describe("import engine", () => {
   it("export → import into a new user → export gives the same records except ids, and no id of the exporter", async () => {
@@ -147,5 +153,10 @@ describe("import engine", () => {
     // nothing half-done is left to stop the same archive importing once the database takes it
     const plan = await runImport(h.rt.config.database, { targetUserId: hana.id, options: opts(), source: source(lines) });
     expect(plan.counts.memory?.remap).toBe(memories.length);
+  });
+
+  // last: every import of this file has run
+  it("imports without a warning from the drivers", () => {
+    expect(warnings).toEqual([]);
   });
 });
