@@ -1,13 +1,15 @@
 // One import-bench measurement in a process of its own (peak RSS is its own):
 //   node --import tsx bench/import-child.ts '<json spec>'
 // prints one line `BENCH_RESULT {json}` on stdout. The database file it is
-// given is a fresh copy of an empty migrated database holding only the target
-// user, so every run does the same work (a cross-user import: every record is
+// given (a SQLite file, or a PostgreSQL schema) is a fresh empty migrated
+// database holding only the target user, so every run does the same work (a cross-user import: every record is
 // created under a new id).
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import Sqlite from "better-sqlite3";
+import pg from "pg";
 import type { Database } from "../src/config.js";
+import { pgPoolConfig } from "../src/db/pg-config.js";
 import type { InsertTable } from "./import-baseline.js";
 import { RESULT_PREFIX } from "./protocol.js";
 
@@ -15,7 +17,7 @@ export type ImportMeasure = "baseline" | "read" | "preview" | "import";
 
 export interface ImportChildSpec {
   measure: ImportMeasure;
-  database: Extract<Database, { provider: "sqlite" }>;
+  database: Database;
   targetUserId: string;
   archive: string;
   /** baseline only: the tables to insert into (computed by the parent, so the child loads no Prisma code) */
@@ -63,14 +65,26 @@ async function startProfiler() {
 }
 
 /** Rows owned by the user across the tables (counted after the clock). */
-function ownedRows(file: string, tables: string[], userId: string): number {
-  const db = new Sqlite(file, { readonly: true });
+async function ownedRows(database: Database, tables: string[], userId: string): Promise<number> {
+  const sql = (t: string, p: string) => `SELECT count(*) AS n FROM "${t}" WHERE "ownerId" = ${p}`;
+  if (database.provider === "sqlite") {
+    const db = new Sqlite(database.file, { readonly: true });
+    try {
+      let n = 0;
+      for (const t of tables) n += (db.prepare(sql(t, "?")).get(userId) as { n: number }).n;
+      return n;
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client(pgPoolConfig(database));
+  await client.connect();
   try {
     let n = 0;
-    for (const t of tables) n += (db.prepare(`SELECT count(*) AS n FROM "${t}" WHERE "ownerId" = ?`).get(userId) as { n: number }).n;
+    for (const t of tables) n += Number(((await client.query(sql(t, "$1"), [userId])).rows[0] as { n: string }).n);
     return n;
   } finally {
-    db.close();
+    await client.end();
   }
 }
 
@@ -101,7 +115,10 @@ async function main() {
   let worker: ImportChildResult["worker"];
   const config = { database: spec.database, importWorkerMinBytes: spec.importWorkerMinBytes };
   if (baseline) {
-    records = await baseline.sqliteInsertBaseline(spec.database.file, spec.archive, spec.tables!, spec.targetUserId);
+    records =
+      spec.database.provider === "sqlite"
+        ? await baseline.sqliteInsertBaseline(spec.database.file, spec.archive, spec.tables!, spec.targetUserId)
+        : await baseline.pgInsertBaseline(spec.database, spec.archive, spec.tables!, spec.targetUserId);
   } else if (spec.measure === "read") {
     // the floor under a preview: the archive's lines as the planner gets them (gunzip, split, JSON.parse), once
     records = 0;
@@ -129,7 +146,7 @@ async function main() {
   const peak = maxRssMiB();
   if (profiler) await profiler.stop(spec.profile!);
   await handle?.close();
-  const rowsAfter = spec.measure === "preview" || !spec.tables ? undefined : ownedRows(spec.database.file, [...new Set(spec.tables.map((t) => t.table))], spec.targetUserId);
+  const rowsAfter = spec.measure === "preview" || !spec.tables ? undefined : await ownedRows(spec.database, [...new Set(spec.tables.map((t) => t.table))], spec.targetUserId);
   const out: ImportChildResult = {
     measure: spec.measure,
     records,

@@ -1,15 +1,18 @@
 // `npm run bench -- import`: preview and import of an archive of 10k, 100k and
 // 1M demo records, beside a raw driver-level baseline in the same run
-// (bench/import-baseline.ts), on SQLite. The archive is the export of the
-// cached seeded dataset (made once per scale, kept in .bench-cache/); every
-// measurement runs in a fresh child (bench/import-child.ts) on a fresh copy of
-// an empty migrated database that holds only the target user, so each run does
-// the same work: a cross-user import, every record created under a new id.
+// (bench/import-baseline.ts), on SQLite and PostgreSQL. The archive is the
+// export of the cached seeded SQLite dataset (made once per scale, kept in
+// .bench-cache/), imported into either database; every measurement runs in a
+// fresh child (bench/import-child.ts) on a fresh empty migrated database (a
+// copy of a SQLite file, a new PostgreSQL schema) that holds only the target
+// user, so each run does the same work: a cross-user import, every record
+// created under a new id.
 // Prints a markdown table and the issue's targets as PASS/FAIL; exits 0.
 //
 // flags:
 //   --scales 10000,100000,1000000   record counts (10k, 1m also accepted)
 //   --measures baseline,read,preview,import
+//   --databases sqlite,postgresql   default: sqlite, plus postgresql when DATABASE_URL is postgres://
 //   --repeat N                      runs per measurement, interleaved, median by wall time
 //                                   (default: 3 up to 10k records, 1 above)
 //   --profile                       also run each measurement once more under the CPU profiler
@@ -25,7 +28,8 @@ import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import Sqlite from "better-sqlite3";
 import { intList, stringList, type Args } from "./args.js";
-import { CACHE_DIR, REPO, datasetKey, ensureCacheDir, sqliteDataset, type Dataset } from "./datasets.js";
+import type { Database } from "../src/config.js";
+import { CACHE_DIR, REPO, datasetKey, ensureCacheDir, sqliteDataset, type Dataset, type DatabaseKind } from "./datasets.js";
 import type { ImportChildResult, ImportChildSpec, ImportMeasure } from "./import-child.js";
 import type { InsertTable } from "./import-baseline.js";
 import { printProfile } from "./profile.js";
@@ -40,6 +44,7 @@ const TARGET_EMAIL = "import-target@stowage.local";
 
 const CHILD = join(REPO, "bench", "import-child.ts");
 const WORK_DB = join(CACHE_DIR, "import-work.db");
+const WORK_SCHEMA = "bench_import_work";
 
 function runChild(spec: ImportChildSpec, nodeFlags: string[]): Promise<ImportChildResult> {
   return new Promise((resolve, reject) => {
@@ -60,10 +65,10 @@ function runChild(spec: ImportChildSpec, nodeFlags: string[]): Promise<ImportChi
 }
 
 /** Per kind, in archive order: the table, every column of the model, the reference fields. */
-async function insertTables(): Promise<InsertTable[]> {
+async function insertTables(provider: DatabaseKind): Promise<InsertTable[]> {
   const { modelInfos } = await import("../src/db/bulk.js");
   const { KINDS } = await import("../src/engine/kinds/index.js");
-  const infos = modelInfos("sqlite");
+  const infos = modelInfos(provider);
   return KINDS.map((k) => {
     const info = infos.get(k.model)!;
     return {
@@ -113,6 +118,36 @@ async function emptyTemplate(): Promise<{ file: string; targetUserId: string }> 
   return { file, targetUserId };
 }
 
+/** A new empty migrated PostgreSQL schema holding only the target user (made for every run: a schema cannot be copied as a file is). */
+async function emptyPgSchema(url: string): Promise<{ database: Extract<Database, { provider: "postgresql" }>; targetUserId: string }> {
+  const u = new URL(url);
+  u.searchParams.set("schema", WORK_SCHEMA);
+  const database = { provider: "postgresql" as const, url: u.toString(), schema: WORK_SCHEMA };
+  await dropPgSchema(database);
+  const { migrate } = await import("../src/db/migrate.js");
+  const { openDb } = await import("../src/db/client.js");
+  const { createUser } = await import("../src/auth/users.js");
+  await migrate(database);
+  const handle = await openDb(database);
+  try {
+    return { database, targetUserId: (await createUser(handle.db, { email: TARGET_EMAIL })).user.id };
+  } finally {
+    await handle.close();
+  }
+}
+
+async function dropPgSchema(database: Extract<Database, { provider: "postgresql" }>): Promise<void> {
+  const { default: pg } = await import("pg");
+  const { pgPoolConfig } = await import("../src/db/pg-config.js");
+  const client = new pg.Client({ ...pgPoolConfig(database), options: undefined });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${database.schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** The dataset's full export (ZIP), made once per scale and dataset key. */
 async function archiveOf(dataset: Dataset): Promise<string> {
   const file = join(CACHE_DIR, `import-archive-${dataset.kind}-${dataset.scale}-${datasetKey()}.zip`);
@@ -131,6 +166,7 @@ async function archiveOf(dataset: Dataset): Promise<string> {
 }
 
 interface Row {
+  database: DatabaseKind;
   scale: number;
   seeded: number;
   measure: ImportMeasure;
@@ -145,26 +181,27 @@ const fmt = (n: number, digits = 0) => n.toLocaleString("en", { minimumFractionD
 const peakOf = (r: ImportChildResult) => r.worker?.peakRssMiB ?? r.maxRssMiB;
 
 function printTable(rows: Row[]): void {
-  console.log("\n## Import benchmark (SQLite)\n");
+  console.log(`\n## Import benchmark (${[...new Set(rows.map((r) => (r.database === "sqlite" ? "SQLite" : "PostgreSQL")))].join(", ")})\n`);
   console.log(
-    "Each run: a fresh child process (`node --import tsx`), a fresh copy of an empty migrated database holding only the target user, " +
+    "Each run: a fresh child process (`node --import tsx`), a fresh empty migrated database (a copy of a SQLite file, a new PostgreSQL schema) holding only the target user, " +
       "the full ZIP export of the seeded dataset imported into that user (cross-user: every record created under a new id), " +
       "options `{ mode: SKIP, strict: true }`. preview = `previewArchive` (plan only, in a snapshot); import = `importArchive` " +
-      "(history record + plan + apply in one transaction); baseline = the reader's lines + JSON.parse + one prepared better-sqlite3 INSERT per table, " +
-      "one transaction, no validation; read = the archive's lines as the planner gets them (gunzip, line split, JSON.parse) and nothing else, the floor under a preview. records/s counts lines planned (preview) or records written; CPU s is the child's user+system time; " +
+      "(history record + plan + apply in one transaction); baseline = the reader's lines + JSON.parse + one prepared better-sqlite3 INSERT per table " +
+      "(PostgreSQL: one prepared pg INSERT of 200 rows per table, foreign keys unchecked in replica role), one transaction, no validation; read = the archive's lines as the planner gets them (gunzip, line split, JSON.parse) and nothing else, the floor under a preview. records/s counts lines planned (preview) or records written; CPU s is the child's user+system time; " +
       "peak RSS is VmHWM (MiB), \"before work\" the peak once modules were loaded (and, for preview/import, Prisma's engine started — before the clock). " +
       "A preview or import of an archive of 8 MiB or more runs in a worker process, as the server runs it: its peak RSS is then the worker's (the process that plans and writes), " +
       "\"server peak\" the child's own (the server's role: Prisma, the history record), and CPU s counts both. " +
       "rows after: rows owned by the target user afterwards.\n",
   );
-  console.log("| scale | measurement | records | wall s | CPU s | load | records/s | × baseline | rows after | peak RSS MiB | before work MiB | server peak MiB |");
-  console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("| database | scale | measurement | records | wall s | CPU s | load | records/s | × baseline | rows after | peak RSS MiB | before work MiB | server peak MiB |");
+  console.log("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const row of rows) {
     const r = row.result;
     const rps = r.records / r.seconds;
-    const base = rows.find((b) => b.measure === "baseline" && b.scale === row.scale)?.result;
+    const base = rows.find((b) => b.measure === "baseline" && b.scale === row.scale && b.database === row.database)?.result;
     const ratio = row.measure === "import" && base ? `${fmt(rps / (base.records / base.seconds), 2)}×` : "";
     const cells = [
+      row.database,
       fmt(row.scale),
       `${row.measure}${row.runs > 1 ? ` (median of ${row.runs})` : ""}`,
       fmt(r.records),
@@ -185,37 +222,43 @@ function printTable(rows: Row[]): void {
 function printTargets(rows: Row[]): void {
   console.log("\n## Targets\n");
   const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
-  const scales = [...new Set(rows.map((r) => r.scale))];
-  for (const scale of scales) {
-    const get = (m: ImportMeasure) => rows.find((r) => r.scale === scale && r.measure === m)?.result;
-    const b = get("baseline");
-    const i = get("import");
-    const p = get("preview");
-    if (b && i) {
-      const ratio = i.records / i.seconds / (b.records / b.seconds);
-      console.log(`- ${verdict(ratio >= TARGET_RATIO)} sqlite ${fmt(scale)}: import records/s ≥ ${TARGET_RATIO}× baseline — ${fmt(ratio, 2)}× (${fmt(i.records / i.seconds)} vs ${fmt(b.records / b.seconds)} records/s)`);
-      if (b.rowsAfter !== i.rowsAfter) console.log(`- MISMATCH sqlite ${fmt(scale)}: the import left ${i.rowsAfter} rows, the baseline ${b.rowsAfter}`);
+  for (const database of new Set(rows.map((r) => r.database))) {
+    const mine = rows.filter((r) => r.database === database);
+    for (const scale of new Set(mine.map((r) => r.scale))) {
+      const get = (m: ImportMeasure) => mine.find((r) => r.scale === scale && r.measure === m)?.result;
+      const b = get("baseline");
+      const i = get("import");
+      const p = get("preview");
+      const at = `${database} ${fmt(scale)}`;
+      if (b && i) {
+        const ratio = i.records / i.seconds / (b.records / b.seconds);
+        console.log(`- ${verdict(ratio >= TARGET_RATIO)} ${at}: import records/s ≥ ${TARGET_RATIO}× baseline — ${fmt(ratio, 2)}× (${fmt(i.records / i.seconds)} vs ${fmt(b.records / b.seconds)} records/s)`);
+        if (b.rowsAfter !== i.rowsAfter) console.log(`- MISMATCH ${at}: the import left ${i.rowsAfter} rows, the baseline ${b.rowsAfter}`);
+      }
+      if (p) {
+        const rps = p.records / p.seconds;
+        const read = get("read");
+        const floor = read ? ` (reading the archive alone: ${fmt(read.records / read.seconds)} records/s)` : "";
+        console.log(`- ${verdict(rps >= TARGET_PREVIEW_RPS)} ${at}: preview ≥ ${fmt(TARGET_PREVIEW_RPS)} records/s — ${fmt(rps)}${floor}`);
+      }
     }
-    if (p) {
-      const rps = p.records / p.seconds;
-      const read = get("read");
-      const floor = read ? ` (reading the archive alone: ${fmt(read.records / read.seconds)} records/s)` : "";
-      console.log(`- ${verdict(rps >= TARGET_PREVIEW_RPS)} sqlite ${fmt(scale)}: preview ≥ ${fmt(TARGET_PREVIEW_RPS)} records/s — ${fmt(rps)}${floor}`);
-    }
+    const m1 = mine.filter((r) => r.scale === 1_000_000 && (r.measure === "preview" || r.measure === "import"));
+    if (m1.length)
+      for (const { measure, result: r } of m1) {
+        const server = r.worker ? ` (in a worker process; the server process meanwhile: ${fmt(r.maxRssMiB, 1)} MiB)` : "";
+        console.log(`- ${verdict(peakOf(r) <= TARGET_RSS_MIB)} ${database}: ${measure} peak RSS at 1M ≤ 300 MB (${fmt(TARGET_RSS_MIB, 1)} MiB) — ${fmt(peakOf(r), 1)} MiB${server}`);
+      }
+    else console.log(`- n/a ${database}: peak RSS at 1M ≤ 300 MB (${fmt(TARGET_RSS_MIB, 1)} MiB) — 1M not run`);
   }
-  const m1 = rows.filter((r) => r.scale === 1_000_000 && (r.measure === "preview" || r.measure === "import"));
-  if (m1.length)
-    for (const { measure, result: r } of m1) {
-      const server = r.worker ? ` (in a worker process; the server process meanwhile: ${fmt(r.maxRssMiB, 1)} MiB)` : "";
-      console.log(`- ${verdict(peakOf(r) <= TARGET_RSS_MIB)} sqlite: ${measure} peak RSS at 1M ≤ 300 MB (${fmt(TARGET_RSS_MIB, 1)} MiB) — ${fmt(peakOf(r), 1)} MiB${server}`);
-    }
-  else console.log(`- n/a sqlite: peak RSS at 1M ≤ 300 MB (${fmt(TARGET_RSS_MIB, 1)} MiB) — 1M not run`);
 }
 
 export async function runImportBench(args: Args): Promise<void> {
   const scales = intList(args.flags.get("scales"), DEFAULT_SCALES);
-  const databases = stringList(args.flags.get("databases"), ["sqlite"]);
-  if (databases.some((d) => d !== "sqlite")) throw new Error("the import bench runs on SQLite only so far (PostgreSQL: not written yet)");
+  const url = process.env.DATABASE_URL;
+  const pgUrl = url && /^postgres(ql)?:\/\//.test(url) ? url : undefined;
+  const databases = stringList(args.flags.get("databases"), pgUrl ? ["sqlite", "postgresql"] : ["sqlite"]) as DatabaseKind[];
+  for (const d of databases) if (d !== "sqlite" && d !== "postgresql") throw new Error(`unknown database ${d}`);
+  if (databases.includes("postgresql") && !pgUrl) throw new Error("--databases postgresql needs DATABASE_URL=postgresql://...");
   const measures = stringList(args.flags.get("measures"), ["baseline", "read", "preview", "import"]) as ImportMeasure[];
   for (const m of measures) if (!["baseline", "read", "preview", "import"].includes(m)) throw new Error(`unknown measure ${m}`);
   const repeatFlag = args.flags.get("repeat");
@@ -227,7 +270,6 @@ export async function runImportBench(args: Args): Promise<void> {
   const nodeFlagsArg = args.flags.get("node-flags");
   const nodeFlags = typeof nodeFlagsArg === "string" ? nodeFlagsArg.split(/\s+/).filter(Boolean) : [];
   ensureCacheDir();
-  const tables = await insertTables();
   const template = await emptyTemplate();
 
   const rows: Row[] = [];
@@ -236,42 +278,50 @@ export async function runImportBench(args: Args): Promise<void> {
     const dataset = await sqliteDataset(scale, reseed);
     if (reseed) rmSync(join(CACHE_DIR, `import-archive-${dataset.kind}-${scale}-${datasetKey()}.zip`), { force: true });
     const archive = await archiveOf(dataset);
-    process.stderr.write(`measuring sqlite ${fmt(scale)} (archive ${archive}, ${fmt(dataset.seeded)} records seeded)\n`);
-    const run = async (measure: ImportMeasure, extra: Partial<ImportChildSpec> = {}) => {
-      removeDb(WORK_DB);
-      copyFileSync(template.file, WORK_DB);
-      // read the archive once so no run pays for a cold page cache
-      readFileSync(archive);
-      const spec: ImportChildSpec = { measure, database: { provider: "sqlite", file: WORK_DB }, targetUserId: template.targetUserId, archive, tables, cold, importWorkerMinBytes, ...extra };
-      try {
-        return await runChild(spec, nodeFlags);
-      } finally {
-        removeDb(WORK_DB);
+    for (const database of databases) {
+      const tables = await insertTables(database);
+      process.stderr.write(`measuring ${database} ${fmt(scale)} (archive ${archive}, ${fmt(dataset.seeded)} records seeded)\n`);
+      const run = async (measure: ImportMeasure, extra: Partial<ImportChildSpec> = {}) => {
+        let target: { database: Database; targetUserId: string };
+        if (database === "sqlite") {
+          removeDb(WORK_DB);
+          copyFileSync(template.file, WORK_DB);
+          target = { database: { provider: "sqlite", file: WORK_DB }, targetUserId: template.targetUserId };
+        } else target = await emptyPgSchema(pgUrl!);
+        // read the archive once so no run pays for a cold page cache
+        readFileSync(archive);
+        const spec: ImportChildSpec = { measure, ...target, archive, tables, cold, importWorkerMinBytes, ...extra };
+        try {
+          return await runChild(spec, nodeFlags);
+        } finally {
+          if (target.database.provider === "sqlite") removeDb(WORK_DB);
+          else await dropPgSchema(target.database);
+        }
+      };
+      const runs = new Map<ImportMeasure, { result: ImportChildResult; load: number }[]>(measures.map((m) => [m, []]));
+      const repeat = repeatFor(scale);
+      for (let i = 0; i < repeat; i++) {
+        for (const m of measures) {
+          const result = await run(m);
+          const load = loadavg()[0];
+          process.stderr.write(
+            `  ${database} ${scale} ${m}${repeat > 1 ? ` #${i + 1}` : ""}: ${result.records} records in ${result.seconds.toFixed(2)} s (CPU ${result.cpuSeconds.toFixed(2)} s), peak RSS ${peakOf(result).toFixed(0)} MiB${result.worker ? ` (worker; server ${result.maxRssMiB.toFixed(0)} MiB)` : ""}, load ${load.toFixed(1)}\n`,
+          );
+          runs.get(m)!.push({ result, load });
+        }
       }
-    };
-    const runs = new Map<ImportMeasure, { result: ImportChildResult; load: number }[]>(measures.map((m) => [m, []]));
-    const repeat = repeatFor(scale);
-    for (let i = 0; i < repeat; i++) {
       for (const m of measures) {
-        const result = await run(m);
-        const load = loadavg()[0];
-        process.stderr.write(
-          `  sqlite ${scale} ${m}${repeat > 1 ? ` #${i + 1}` : ""}: ${result.records} records in ${result.seconds.toFixed(2)} s (CPU ${result.cpuSeconds.toFixed(2)} s), peak RSS ${peakOf(result).toFixed(0)} MiB${result.worker ? ` (worker; server ${result.maxRssMiB.toFixed(0)} MiB)` : ""}, load ${load.toFixed(1)}\n`,
-        );
-        runs.get(m)!.push({ result, load });
+        const sorted = runs.get(m)!.sort((a, b) => a.result.seconds - b.result.seconds);
+        const median = sorted[Math.floor((sorted.length - 1) / 2)];
+        rows.push({ database, scale, seeded: dataset.seeded, measure: m, result: median.result, load: median.load, runs: repeat });
       }
-    }
-    for (const m of measures) {
-      const sorted = runs.get(m)!.sort((a, b) => a.result.seconds - b.result.seconds);
-      const median = sorted[Math.floor((sorted.length - 1) / 2)];
-      rows.push({ scale, seeded: dataset.seeded, measure: m, result: median.result, load: median.load, runs: repeat });
-    }
-    for (const m of profile ? measures : []) {
-      const dir = join(CACHE_DIR, "profiles");
-      mkdirSync(dir, { recursive: true });
-      const file = join(dir, `import-${m}-sqlite-${scale}-${Date.now()}.cpuprofile`);
-      await run(m, { profile: file });
-      extras.push(() => printProfile(`import bench ${m}, sqlite ${fmt(scale)}`, file));
+      for (const m of profile ? measures : []) {
+        const dir = join(CACHE_DIR, "profiles");
+        mkdirSync(dir, { recursive: true });
+        const file = join(dir, `import-${m}-${database}-${scale}-${Date.now()}.cpuprofile`);
+        await run(m, { profile: file });
+        extras.push(() => printProfile(`import bench ${m}, ${database} ${fmt(scale)}`, file));
+      }
     }
   }
   printTable(rows);
