@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "../src/auth/users.js";
 import { InvalidArchiveError } from "../src/engine/errors.js";
+import { INTERRUPTED } from "../src/engine/import/history.js";
 import { runImport, preview } from "../src/engine/import/run.js";
+import { recoverImports } from "../src/engine/import/service.js";
 import type { ImportOptions } from "../src/engine/import/types.js";
 import { engineRuntime, exportLines as baseExportLines, lineSource } from "./support/engine.js";
 import { seedDemo } from "../src/seed/index.js";
@@ -141,18 +143,43 @@ describe("import engine", () => {
           `CREATE FUNCTION refuse_memory() RETURNS trigger AS $$ BEGIN IF NEW.content = 'the trigger refuses this' THEN RAISE EXCEPTION 'refused by trigger'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
           `CREATE TRIGGER refuse_memory BEFORE INSERT ON "Memory" FOR EACH ROW EXECUTE FUNCTION refuse_memory()`,
         ];
+    const record = await h.rt.db.importRecord.create({
+      data: { requestedById: hana.id, targetUserId: hana.id, filename: "a.zip", sha256: "0".repeat(64), byteSize: 1n, format: "ZIP", mode: "SKIP", options: {}, status: "RUNNING" },
+    });
+    const history = { recordId: record.id, format: "ZIP" as const };
     for (const sql of ddl) await h.rt.db.$executeRawUnsafe(sql);
     try {
-      await expect(runImport(h.rt.config.database, { targetUserId: hana.id, options: opts(), source: source(lines) })).rejects.toThrow(/refused by trigger/);
+      await expect(runImport(h.rt.config.database, { targetUserId: hana.id, options: opts(), source: source(lines), history })).rejects.toThrow(/refused by trigger/);
     } finally {
       await h.rt.db.$executeRawUnsafe(sqlite ? `DROP TRIGGER refuse_memory` : `DROP TRIGGER refuse_memory ON "Memory"`);
       if (!sqlite) await h.rt.db.$executeRawUnsafe(`DROP FUNCTION refuse_memory()`);
     }
     expect(await h.rt.db.memory.count({ where: { ownerId: hana.id } })).toBe(0);
     expect(await h.rt.db.app.count({ where: { ownerId: hana.id } })).toBe(0);
+    // the record's success was to commit with the rows: it did not
+    expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: record.id } })).toMatchObject({ status: "RUNNING", counts: null, finishedAt: null });
     // nothing half-done is left to stop the same archive importing once the database takes it
-    const plan = await runImport(h.rt.config.database, { targetUserId: hana.id, options: opts(), source: source(lines) });
+    const plan = await runImport(h.rt.config.database, { targetUserId: hana.id, options: opts(), source: source(lines), history });
     expect(plan.counts.memory?.remap).toBe(memories.length);
+    // committed with the rows, before runImport returned: no later write is needed for the history to tell the truth
+    expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: record.id } })).toMatchObject({
+      status: "SUCCEEDED",
+      format: "ZIP",
+      crossUser: true,
+      exporterUserId: alice.id,
+      counts: plan.counts,
+      finishedAt: expect.any(Date),
+    });
+  });
+
+  it("a server starting again fails the imports left RUNNING, and only those", async () => {
+    const ivan = await user("ivan@example.com");
+    const base = { requestedById: ivan.id, targetUserId: ivan.id, filename: "a.zip", sha256: "0".repeat(64), byteSize: 1n, format: "ZIP", mode: "SKIP", options: {} } as const;
+    const running = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING" } });
+    const done = await h.rt.db.importRecord.create({ data: { ...base, status: "SUCCEEDED", finishedAt: new Date() } });
+    expect(await recoverImports(h.rt.db)).toBe(1);
+    expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: running.id } })).toMatchObject({ status: "FAILED", error: INTERRUPTED, finishedAt: expect.any(Date) });
+    expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: done.id } })).toEqual(done);
   });
 
   // last: every import of this file has run

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { bootstrapAdmin } from "../auth/users.js";
+import { recoverImports } from "../engine/import/service.js";
 import { createServer } from "../http/server.js";
 import { startSweeper } from "../jobs/sweeper.js";
 import { openRuntime } from "../runtime.js";
@@ -9,6 +10,8 @@ export async function serve(): Promise<void> {
   const { config, logger } = rt;
   const recovered = await rt.exportJobs.recover();
   if (recovered.failed || recovered.requeued) logger.warn(recovered, "export jobs left by the previous run: running ones failed, pending ones queued");
+  const interrupted = await recoverImports(rt.db);
+  if (interrupted) logger.warn({ failed: interrupted }, "imports left running by the previous run failed: none of them had committed");
   const stopSweeper = startSweeper(rt, rt.store);
   const server = createServer(rt);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));

@@ -5,6 +5,7 @@
 // worker holds SQLite's write lock, the server's own writes wait for it
 // (write-gate.ts, through the worker's "hold" message).
 import type { Database } from "../config.js";
+import type { HistoryEntry } from "../engine/import/history.js";
 import type { ImportPlan } from "../engine/import/plan.js";
 import type { ImportOptions } from "../engine/import/types.js";
 import { JobWorker } from "./worker-process.js";
@@ -16,6 +17,7 @@ export interface ImportInWorker {
   path: string;
   targetUserId: string;
   options: ImportOptions;
+  history?: HistoryEntry;
   onProgress?: (done: number, total: number) => void;
   /** once the worker process runs (its pid, for logs and whoever may have to stop it) */
   onWorker?: (pid: number) => void;
@@ -26,7 +28,7 @@ export async function planInWorker(req: ImportInWorker): Promise<{ plan: ImportP
   const worker = await JobWorker.spawn();
   req.onWorker?.(worker.pid);
   const { result, stats } = await worker.run<ImportPlan>(
-    { type: "start", job: req.job, database: req.database, path: req.path, targetUserId: req.targetUserId, options: req.options },
+    { type: "start", job: req.job, database: req.database, path: req.path, targetUserId: req.targetUserId, options: req.options, history: req.history },
     { onProgress: req.onProgress },
   );
   return { plan: result, stats };

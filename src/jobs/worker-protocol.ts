@@ -48,6 +48,8 @@ const importJob = z.object({
       }),
     ),
   }),
+  /** import: the history record the worker marks SUCCEEDED in the import's transaction */
+  history: z.object({ recordId: z.string().min(1), format: z.enum(["ZIP", "JSONL", "OPENMEMORY"]) }).optional(),
 });
 
 /**

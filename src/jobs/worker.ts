@@ -75,7 +75,7 @@ async function importJob(job: ImportJobMessage) {
   if (job.job === "preview") return preview(job.database, req);
   gateThroughServer();
   const p = progress();
-  const plan = await runImport(job.database, { ...req, onProgress: p.call });
+  const plan = await runImport(job.database, { ...req, history: job.history, onProgress: p.call });
   p.flush();
   return plan;
 }

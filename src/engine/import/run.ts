@@ -4,9 +4,11 @@
 // their own: a million-record import is no work for Prisma's query engine.
 import type { Database } from "../../config.js";
 import { withDriverTransaction } from "../../db/driver-tx.js";
+import { DriverWriter } from "../../db/driver-write.js";
 import { rawReader } from "../../db/raw.js";
 import { withDriverSnapshot } from "../driver-snapshot.js";
 import { PlanWriter } from "./apply.js";
+import { succeeded, type HistoryEntry } from "./history.js";
 import { scanImport, type ImportPlan } from "./plan.js";
 import { checkResolutionInput } from "./resolve.js";
 import type { ImportOptions, LineSource } from "./types.js";
@@ -16,6 +18,8 @@ export interface ImportRequest {
   options: ImportOptions;
   source: LineSource;
   onProgress?: (done: number, total: number) => void;
+  /** import only: the history record to mark SUCCEEDED in the same transaction */
+  history?: HistoryEntry;
 }
 
 export async function preview(database: Database, req: ImportRequest): Promise<ImportPlan> {
@@ -47,6 +51,7 @@ export function runImport(database: Database, req: ImportRequest): Promise<Impor
       const plan = await scanned.decide(tx, writer);
       // a choice the plan's conflicts do not allow fails the import: the transaction takes back what was written
       checkResolutionInput(req.options, plan.conflicts);
+      if (req.history) await new DriverWriter(tx).update("ImportRecord", req.history.recordId, succeeded(req.history.format, plan));
       return plan;
     });
   });

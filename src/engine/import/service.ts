@@ -6,12 +6,12 @@
 import { DEFAULT_IMPORT_WORKER_MIN_BYTES, type Config } from "../../config.js";
 import type { Db } from "../../db/client.js";
 import type { ImportRecord } from "../../generated/sqlite/client.js";
-import { FORMAT_NAME } from "../archive/format.js";
 import type { OpenedArchive } from "../archive/reader.js";
 import { StowageError } from "../errors.js";
 import { planInWorker } from "../../jobs/import-worker.js";
 import type { WorkerStats } from "../../jobs/worker-protocol.js";
-import { MAX_WARNINGS, type ImportPlan } from "./plan.js";
+import { historyFormat, INTERRUPTED } from "./history.js";
+import type { ImportPlan } from "./plan.js";
 import { oneImportAtATime, preview, runImport } from "./run.js";
 import { openSource } from "./source.js";
 import type { ImportOptions, LineSource } from "./types.js";
@@ -20,19 +20,11 @@ export type ImportConfig = Pick<Config, "database"> & Partial<Pick<Config, "impo
 
 const inWorker = (config: ImportConfig, file: ArchiveFile) => Number(file.byteSize) >= (config.importWorkerMinBytes ?? DEFAULT_IMPORT_WORKER_MIN_BYTES);
 
-export type HistoryFormat = "ZIP" | "JSONL" | "OPENMEMORY" | "FOVEA";
-
 export interface ArchiveFile {
   path: string;
   filename: string;
   sha256: string;
   byteSize: number | bigint;
-}
-
-/** What the history calls the file: a JSONL without stowage's own metadata line is FOVEA's. */
-export function historyFormat(archive: OpenedArchive, plan: ImportPlan | null): HistoryFormat {
-  if (archive.format !== "JSONL") return archive.format;
-  return plan && plan.metadata?.format !== FORMAT_NAME ? "FOVEA" : "JSONL";
 }
 
 export async function previewArchive(config: ImportConfig, file: ArchiveFile, targetUserId: string, options: ImportOptions) {
@@ -41,7 +33,7 @@ export async function previewArchive(config: ImportConfig, file: ArchiveFile, ta
   let worker: WorkerStats | undefined;
   if (inWorker(config, file)) ({ plan, stats: worker } = await planInWorker({ job: "preview", database: config.database, path: file.path, targetUserId, options }));
   else plan = await preview(config.database, { targetUserId, options, source });
-  return { archive, plan, format: historyFormat(archive, plan), worker };
+  return { archive, plan, format: historyFormat(archive.format, plan), worker };
 }
 
 export interface ImportServices {
@@ -79,7 +71,7 @@ export async function importArchive(
       filename: req.file.filename,
       sha256: req.file.sha256,
       byteSize: BigInt(req.file.byteSize),
-      format: archive ? historyFormat(archive, null) : "JSONL",
+      format: archive ? historyFormat(archive.format, null) : "JSONL",
       mode: req.options.mode,
       options: { mode: req.options.mode, strict: req.options.strict, resolutions: req.options.resolutions.map((r) => ({ ...r })) } as object,
       status: "RUNNING",
@@ -90,22 +82,15 @@ export async function importArchive(
     if (openError) throw openError;
     const { database } = services.config;
     const { targetUserId, options, onProgress } = req;
+    // the record's success is written in the import's transaction: committed together or not at all
+    const history = { recordId: record.id, format: archive!.format };
     let plan: ImportPlan;
     if (inWorker(services.config, req.file))
-      ({ plan, stats: worker } = await oneImportAtATime(() => planInWorker({ job: "import", database, path: req.file.path, targetUserId, options, onProgress, onWorker: req.onWorker })));
-    else plan = await runImport(database, { targetUserId, options, source: source!, onProgress });
-    const done = await db.importRecord.update({
-      where: { id: record.id },
-      data: {
-        status: "SUCCEEDED",
-        format: historyFormat(archive!, plan),
-        crossUser: plan.crossUser,
-        exporterUserId: plan.exporterUserId,
-        counts: plan.counts as object,
-        warnings: plan.warnings.slice(0, MAX_WARNINGS),
-        finishedAt: new Date(),
-      },
-    });
+      ({ plan, stats: worker } = await oneImportAtATime(() =>
+        planInWorker({ job: "import", database, path: req.file.path, targetUserId, options, history, onProgress, onWorker: req.onWorker }),
+      ));
+    else plan = await runImport(database, { targetUserId, options, source: source!, history, onProgress });
+    const done = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
     return { record: done, plan, error: null, worker };
   } catch (err) {
     const failed = await db.importRecord.update({
@@ -115,4 +100,14 @@ export async function importArchive(
     if (err instanceof StowageError) return { record: failed, plan: null, error: err };
     throw err;
   }
+}
+
+/**
+ * Fails the imports a previous server process left RUNNING: their
+ * transactions never committed (a committed one says SUCCEEDED), so nothing
+ * of them was written.
+ */
+export async function recoverImports(db: Db): Promise<number> {
+  const { count } = await db.importRecord.updateMany({ where: { status: "RUNNING" }, data: { status: "FAILED", error: INTERRUPTED, finishedAt: new Date() } });
+  return count;
 }
