@@ -93,10 +93,12 @@ export async function importArchive(
     const done = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
     return { record: done, plan, error: null, worker };
   } catch (err) {
-    const failed = await db.importRecord.update({
-      where: { id: record.id },
+    // only while RUNNING: a worker lost after its COMMIT has marked the record SUCCEEDED, and the history keeps what the database holds
+    await db.importRecord.updateMany({
+      where: { id: record.id, status: "RUNNING" },
       data: { status: "FAILED", error: err instanceof Error ? err.message : String(err), finishedAt: new Date() },
     });
+    const failed = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
     if (err instanceof StowageError) return { record: failed, plan: null, error: err };
     throw err;
   }
