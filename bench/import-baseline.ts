@@ -144,13 +144,17 @@ export async function pgInsertBaseline(database: Extract<Database, { provider: "
   const client = new pg.Client(pgPoolConfig(database));
   await client.connect();
   const pending = new Map<InsertTable, unknown[][]>(tables.map((t) => [t, []]));
-  const insert = (t: InsertTable, rows: unknown[][]) => {
+  const sql = (t: InsertTable, count: number) => {
     const n = t.columns.length;
-    const values = rows.map((_, r) => `(${t.columns.map((_c, i) => `$${r * n + i + 1}`).join(", ")})`).join(", ");
-    const text = `INSERT INTO "${t.table}" (${t.columns.map((c) => `"${c.column}"`).join(", ")}) VALUES ${values}`;
-    // full batches through one prepared statement per table; the last, shorter one unnamed
-    return client.query({ name: rows.length === BATCH ? `baseline_${t.table}` : undefined, text, values: rows.flat() });
+    const values = Array.from({ length: count }, (_, r) => `(${t.columns.map((_c, i) => `$${r * n + i + 1}`).join(", ")})`).join(", ");
+    return `INSERT INTO "${t.table}" (${t.columns.map((c) => `"${c.column}"`).join(", ")}) VALUES ${values}`;
   };
+  const fullBatch = new Map(tables.map((t) => [t, sql(t, BATCH)]));
+  // full batches through one prepared statement per table; the last, shorter one unnamed
+  const insert = (t: InsertTable, rows: unknown[][]) =>
+    rows.length === BATCH
+      ? client.query({ name: `baseline_${t.table}`, text: fullBatch.get(t)!, values: rows.flat() })
+      : client.query({ text: sql(t, rows.length), values: rows.flat() });
   let records = 0;
   await client.query("BEGIN");
   try {

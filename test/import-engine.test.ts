@@ -172,7 +172,7 @@ describe("import engine", () => {
     });
   });
 
-  it("a server starting again fails the imports left RUNNING, and only those", async () => {
+  it("recoverImports (run as the server starts) fails the imports left RUNNING, and only those", async () => {
     const ivan = await user("ivan@example.com");
     const base = { requestedById: ivan.id, targetUserId: ivan.id, filename: "a.zip", sha256: "0".repeat(64), byteSize: 1n, format: "ZIP", mode: "SKIP", options: {} } as const;
     const running = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING" } });

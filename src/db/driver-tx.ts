@@ -40,7 +40,8 @@ function pgTx(client: Client, schema: string): DriverTx & { settle(): Promise<vo
   const names = new Map<string, string>();
   /** settles when the last queued statement has: each waits for the one before it */
   let tail: Promise<void> = Promise.resolve();
-  const inFlight = new Set<Promise<void>>();
+  /** the last statements queued, oldest first (they finish in that order): the oldest is what waiting for room waits on */
+  const inFlight: Promise<void>[] = [];
   /** the first queued statement that failed: PostgreSQL aborted the transaction there */
   let failed: unknown = null;
   const check = () => {
@@ -61,20 +62,15 @@ function pgTx(client: Client, schema: string): DriverTx & { settle(): Promise<vo
       check();
       let name = names.get(text);
       if (!name && names.size < MAX_STATEMENTS) names.set(text, (name = `stowage_${names.size}`));
-      const sent: Promise<void> = tail
+      tail = tail
         // after a failure the server refuses everything until ROLLBACK: nothing more to send
         .then(() => (failed ? undefined : client.query({ name, text, values: values as unknown[] })))
         .then(
-          () => void inFlight.delete(sent),
-          (err: unknown) => {
-            failed ??= err;
-            inFlight.delete(sent);
-          },
+          () => undefined,
+          (err: unknown) => void (failed ??= err),
         );
-      tail = sent;
-      inFlight.add(sent);
-      // they finish in order: the race is won by the oldest
-      if (inFlight.size >= PG_IN_FLIGHT) return Promise.race(inFlight).then(check);
+      inFlight.push(tail);
+      if (inFlight.length >= PG_IN_FLIGHT) return inFlight.shift()!.then(check);
     },
     /** every queued statement done, or the first failure thrown: before COMMIT, which on an aborted transaction only rolls back */
     settle,
