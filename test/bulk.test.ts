@@ -1,15 +1,20 @@
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { BulkWriter, bulkInsert, modelInfos, providerOf, type ModelName } from "../src/db/bulk.js";
 import type { Db } from "../src/db/client.js";
+import { withDriverTransaction } from "../src/db/driver-tx.js";
+import { DriverWriter } from "../src/db/driver-write.js";
+import { isCanonicalInstant, JSON_NULL } from "../src/db/values.js";
 import { Prisma } from "../src/generated/sqlite/client.js";
 import { createLogger } from "../src/logger.js";
 import { openRuntime, type Runtime } from "../src/runtime.js";
 import { testDatabase, type TestDatabase } from "./support/database.js";
 
-// Two fresh databases: rows go into one through Prisma's own `create`, and the
-// same input into the other through `bulkInsert`; then both are read back with
-// `findMany` and, column by column, in their stored form.
+// Three fresh databases: rows go into one through Prisma's own `create`, and
+// the same input into the others through `bulkInsert` and through the import's
+// DriverWriter (values in the drivers' own forms, no Prisma); then all are read
+// back with `findMany` and, column by column, in their stored form.
 
 interface Side {
   tdb: TestDatabase;
@@ -93,10 +98,25 @@ async function stored(db: Db, model: ModelName): Promise<unknown[]> {
 
 let viaPrisma: Side;
 let viaBulk: Side;
+let viaDriver: Side;
+
+/**
+ * The input as an import hands it to DriverWriter: instants as the ISO text
+ * they are in an archive (every other one; a Date for the rest, and one
+ * offset text), the JSON value null as JSON_NULL, SQL NULL as null.
+ */
+function driverInput(row: Record<string, unknown>, n: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) {
+    if (v instanceof Date) out[k] = n % 2 ? v : k === "updatedAt" && n === 0 ? v.toISOString().replace("Z", "+00:00") : v.toISOString();
+    else out[k] = v === Prisma.JsonNull ? JSON_NULL : v === Prisma.DbNull ? null : v;
+  }
+  return out;
+}
 
 beforeAll(async () => {
-  [viaPrisma, viaBulk] = await Promise.all([open(), open()]);
-  for (const s of [viaPrisma, viaBulk]) {
+  [viaPrisma, viaBulk, viaDriver] = await Promise.all([open(), open(), open()]);
+  for (const s of [viaPrisma, viaBulk, viaDriver]) {
     await s.db.user.create({ data: { id: USER, email: "u@example.com", createdAt: t("2024-01-01T00:00:00Z"), updatedAt: t("2024-01-01T00:00:00Z") } });
   }
   for (const [model, data] of INPUT) await delegate(viaPrisma.db, model).create({ data });
@@ -107,10 +127,15 @@ beforeAll(async () => {
       expect(await bulkInsert(tx, model, rows)).toBe(rows.length);
     }
   });
+  await withDriverTransaction(viaDriver.tdb.database, async (tx) => {
+    const writer = new DriverWriter(tx);
+    for (const [i, [model, row]] of INPUT.entries()) await writer.add(model, driverInput(row, i));
+    await writer.flush();
+  });
 });
 
 afterAll(async () => {
-  for (const s of [viaPrisma, viaBulk]) {
+  for (const s of [viaPrisma, viaBulk, viaDriver]) {
     await s?.rt.close();
     await s?.tdb.drop();
   }
@@ -122,44 +147,48 @@ function generated(model: ModelName, field: string, input: Record<string, unknow
   return input[field] === undefined && (c.default?.kind === "uuid" || c.default?.kind === "now" || c.isUpdatedAt);
 }
 
-describe("bulkInsert stores rows exactly as Prisma's create does", () => {
-  for (const model of MODELS) {
-    it(`${model}: findMany gives the same values`, async () => {
-      const [a, b] = await Promise.all([viaPrisma, viaBulk].map((s) => delegate(s.db, model).findMany({ orderBy: { id: "asc" } })));
-      expect(b.length).toBe(a.length);
-      for (let i = 0; i < a.length; i++) {
-        const input = INPUT.filter(([m]) => m === model)[i][1];
-        for (const [field, value] of Object.entries(a[i])) {
-          if (generated(model, field, input)) {
-            // filled from @default(now()) at insert time on each side: same type, same shape
-            expect(b[i][field], `${model}.${field}`).toBeInstanceOf(Date);
-            continue;
+for (const [writer, side] of [["bulkInsert", () => viaBulk], ["DriverWriter", () => viaDriver]] as const) {
+  describe(`${writer} stores rows exactly as Prisma's create does`, () => {
+    for (const model of MODELS) {
+      it(`${model}: findMany gives the same values`, async () => {
+        const [a, b] = await Promise.all([viaPrisma, side()].map((s) => delegate(s.db, model).findMany({ orderBy: { id: "asc" } })));
+        expect(b.length).toBe(a.length);
+        for (let i = 0; i < a.length; i++) {
+          const input = INPUT.filter(([m]) => m === model)[i][1];
+          for (const [field, value] of Object.entries(a[i])) {
+            if (generated(model, field, input)) {
+              // filled from @default(now()) at insert time on each side: same type, same shape
+              expect(b[i][field], `${model}.${field}`).toBeInstanceOf(Date);
+              continue;
+            }
+            expect(b[i][field], `${model}.${field}`).toEqual(value);
           }
-          expect(b[i][field], `${model}.${field}`).toEqual(value);
         }
-      }
-    });
+      });
 
-    it(`${model}: the stored column values are identical`, async () => {
-      const [a, b] = (await Promise.all([viaPrisma, viaBulk].map((s) => stored(s.db, model)))) as Record<string, unknown>[][];
-      const inputs = INPUT.filter(([m]) => m === model).map(([, r]) => r);
-      const sortedInputs = [...inputs].sort((x, y) => String(x.id).localeCompare(String(y.id)));
-      for (let i = 0; i < a.length; i++) {
-        for (const field of Object.keys(a[i])) {
-          if (generated(model, field, sortedInputs[i])) {
-            // same storage format (ISO text with +00:00 on SQLite) even though the instant differs;
-            // PostgreSQL stores timestamps in binary and prints only the significant fraction digits
-            const pg = providerOf(viaBulk.db) === "postgresql";
-            const shape = (v: unknown) => (pg ? String(v).replace(/\.\d+$/, "") : String(v)).replace(/\d/g, "9");
-            expect(shape(b[i][field]), `${model}.${field}`).toBe(shape(a[i][field]));
-            continue;
+      it(`${model}: the stored column values are identical`, async () => {
+        const [a, b] = (await Promise.all([viaPrisma, side()].map((s) => stored(s.db, model)))) as Record<string, unknown>[][];
+        const inputs = INPUT.filter(([m]) => m === model).map(([, r]) => r);
+        const sortedInputs = [...inputs].sort((x, y) => String(x.id).localeCompare(String(y.id)));
+        for (let i = 0; i < a.length; i++) {
+          for (const field of Object.keys(a[i])) {
+            if (generated(model, field, sortedInputs[i])) {
+              // same storage format (ISO text with +00:00 on SQLite) even though the instant differs;
+              // PostgreSQL stores timestamps in binary and prints only the significant fraction digits
+              const pg = providerOf(side().db) === "postgresql";
+              const shape = (v: unknown) => (pg ? String(v).replace(/\.\d+$/, "") : String(v)).replace(/\d/g, "9");
+              expect(shape(b[i][field]), `${model}.${field}`).toBe(shape(a[i][field]));
+              continue;
+            }
+            expect(b[i][field], `${model}.${field}`).toEqual(a[i][field]);
           }
-          expect(b[i][field], `${model}.${field}`).toEqual(a[i][field]);
         }
-      }
-    });
-  }
+      });
+    }
+  });
+}
 
+describe("bulkInsert defaults", () => {
   it("fills defaults like Prisma: uuid v4 ids, one now() for createdAt and updatedAt, literals", async () => {
     const before = Date.now();
     await bulkInsert(viaBulk.db, "Persona", [{ ownerId: USER, name: "defaults" }]);
@@ -227,5 +256,28 @@ describe("bulkInsert mechanics", () => {
     await w.flush();
     expect(w.counts).toEqual({ Video: 1, Persona: 1, VideoSummary: 1, Claim: 4 });
     expect(await db.claim.count({ where: { summaryId: id(92) } })).toBe(4);
+  });
+});
+
+describe("isCanonicalInstant: text bound as it stands only when a Date would format it the same", () => {
+  it("holds for every toISOString of a four-digit year", () => {
+    fc.assert(fc.property(fc.date({ min: new Date("0000-01-01T00:00:00.000Z"), max: new Date("9999-12-31T23:59:59.999Z"), noInvalidDate: true }), (d) => isCanonicalInstant(d.toISOString())));
+  });
+
+  it("agrees with Date on any text of that shape: no day the calendar lacks, no 24:00, no leap day off a leap year", () => {
+    const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, "0"));
+    const text = fc
+      .tuple(fc.integer({ min: 0, max: 9999 }), two(19), two(39), two(29), two(69), two(69), fc.integer({ min: 0, max: 999 }))
+      .map(([y, mo, d, h, mi, s, ms]) => `${String(y).padStart(4, "0")}-${mo}-${d}T${h}:${mi}:${s}.${String(ms).padStart(3, "0")}Z`);
+    fc.assert(
+      fc.property(text, (s) => {
+        const t = Date.parse(s);
+        expect(isCanonicalInstant(s), s).toBe(!Number.isNaN(t) && new Date(t).toISOString() === s);
+      }),
+      { numRuns: 5000 },
+    );
+    for (const s of ["2024-02-29T00:00:00.000Z", "2000-02-29T12:00:00.000Z"]) expect(isCanonicalInstant(s), s).toBe(true);
+    for (const s of ["2023-02-29T00:00:00.000Z", "1900-02-29T00:00:00.000Z", "2024-04-31T00:00:00.000Z", "2024-01-01T24:00:00.000Z", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00.000+00:00"])
+      expect(isCanonicalInstant(s), s).toBe(false);
   });
 });

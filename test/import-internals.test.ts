@@ -11,6 +11,7 @@ import { databaseFromUrl } from "../src/config.js";
 import { openDb } from "../src/db/client.js";
 import { withDriverTransaction } from "../src/db/driver-tx.js";
 import { migrate } from "../src/db/migrate.js";
+import { nameUuid } from "../src/engine/ids.js";
 import { IdIndex, uuidWords, wordsUuid } from "../src/engine/import/id-index.js";
 import { PlannedKeys } from "../src/engine/import/planned-keys.js";
 import type { KindName } from "../src/engine/kinds/index.js";
@@ -54,6 +55,24 @@ describe("a UUID as four words", () => {
     );
     for (const other of ["", "A0000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-00000000000", "00000000_0000-0000-0000-000000000000"])
       expect(uuidWords(other, words)).toBe(false);
+  });
+});
+
+describe("nameUuid", () => {
+  it("is RFC 4122's version 5 UUID: the same as Python's uuid5 for a namespace UUID and a name", () => {
+    const dns = Buffer.from("6ba7b8109dad11d180b400c04fd430c8", "hex");
+    expect(nameUuid(dns, "www.example.com")).toBe("2ed6657d-e927-568b-95e1-2665a8aea6a2");
+    expect(nameUuid(dns, "python.org")).toBe("886313e1-3b8a-5372-9b90-0c9aee199e5d");
+  });
+
+  it("gives a text namespace the same id as its bytes, and a well-formed v5 UUID for any name", () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (ns, name) => {
+        const id = nameUuid(ns, name);
+        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        expect(nameUuid(Buffer.from(ns), name)).toBe(id);
+      }),
+    );
   });
 });
 

@@ -29,12 +29,10 @@
 
 import { Prisma } from "../generated/sqlite/client.js";
 import type { Provider } from "./migrations.js";
-import { insertColumns, JSON_NULL, MAX_BIND_PARAMS, pgCast, quote, toParam, valueOrDefault } from "./values.js";
+import { columnEncoder, insertColumns, JSON_NULL, MAX_BIND_PARAMS, pgCast, quote, valueOrDefault } from "./values.js";
 
-/** A value as the driver adapter receives it for this column, Prisma's null sentinels included. */
-function prismaParam(model: ModelInfo, c: ColumnInfo, value: unknown, provider: Provider): unknown {
-  return toParam(model, c, value === Prisma.DbNull ? null : value === Prisma.JsonNull ? JSON_NULL : value, provider);
-}
+/** Prisma's null sentinels as the encoders know them. */
+const withoutSentinels = (value: unknown): unknown => (value === Prisma.DbNull ? null : value === Prisma.JsonNull ? JSON_NULL : value);
 
 export type ModelName = Prisma.ModelName;
 
@@ -99,6 +97,7 @@ export async function bulkInsert(
   );
   const head = `INSERT INTO ${quote(info.table)} (${columns.map((c) => quote(c.column)).join(", ")}) VALUES `;
   const casts = columns.map((c) => (provider === "postgresql" ? pgCast(c) : ""));
+  const encoders = columns.map((c) => columnEncoder(info, c, provider, "adapter"));
 
   let inserted = 0;
   for (let start = 0; start < rows.length; start += perStatement) {
@@ -110,7 +109,7 @@ export async function bulkInsert(
       const row = chunk[r] as Record<string, unknown>;
       const marks: string[] = new Array(columns.length);
       for (let i = 0; i < columns.length; i++) {
-        params[p++] = prismaParam(info, columns[i], valueOrDefault(info, columns[i], row, now), provider);
+        params[p++] = encoders[i](withoutSentinels(valueOrDefault(info, columns[i], row, now)));
         marks[i] = provider === "postgresql" ? `$${p}${casts[i]}` : "?";
       }
       tuples[r] = `(${marks.join(", ")})`;

@@ -1,24 +1,14 @@
 // Batched inserts and updates on a driver transaction (driver-tx.ts), storing
 // every value exactly as Prisma's own writes do (bulk.ts checks and fills them
 // the same way for both paths); only the last step differs: values in the
-// forms the drivers bind instead of those Prisma's adapters take.
-//
-// - SQLite: DateTime as ISO text with "+00:00" (what the better-sqlite3
-//   adapter writes), Boolean as 0/1;
-// - PostgreSQL: DateTime as UTC text into timestamp(3), BigInt as text, every
-//   value cast to its column's type as bulk.ts does.
+// forms the drivers bind instead of those Prisma's adapters take (values.ts's
+// "driver" form), every value cast to its column's type on PostgreSQL as
+// bulk.ts does.
 import type { Provider } from "./migrations.js";
 import type { ModelName } from "./bulk.js";
 import { modelInfos, type ColumnInfo, type ModelInfo } from "./models.js";
-import { insertColumns, MAX_BIND_PARAMS, pgCast, quote, toParam, valueOrDefault } from "./values.js";
+import { columnEncoder, insertColumns, MAX_BIND_PARAMS, pgCast, quote, valueOrDefault } from "./values.js";
 import type { DriverTx } from "./driver-tx.js";
-
-function driverValue(provider: Provider, v: unknown): unknown {
-  if (v instanceof Date) return provider === "sqlite" ? v.toISOString().replace("Z", "+00:00") : v.toISOString().slice(0, 23).replace("T", " ");
-  if (typeof v === "boolean") return provider === "sqlite" ? (v ? 1 : 0) : v;
-  if (typeof v === "bigint" && provider === "postgresql") return v.toString();
-  return v;
-}
 
 const ROWS_PER_STATEMENT = 200;
 
@@ -42,11 +32,12 @@ export class DriverWriter {
     this.infos = modelInfos(tx.provider);
   }
 
-  async add(model: ModelName, row: object): Promise<void> {
+  /** Buffers a row; a promise only when its batch is written now (a million rows do not each wait a turn). */
+  add(model: ModelName, row: object): Promise<void> | void {
     let rows = this.buffers.get(model);
     if (!rows) this.buffers.set(model, (rows = []));
     rows.push(row);
-    if (rows.length >= this.batchSize) await this.flushModel(model, new Set());
+    if (rows.length >= this.batchSize) return this.flushModel(model, new Set());
   }
 
   async flush(): Promise<void> {
@@ -71,7 +62,7 @@ export class DriverWriter {
         if (!c.isUpdatedAt) continue;
         v = this.now;
       }
-      params.push(driverValue(this.provider, toParam(info, c, v, this.provider)));
+      params.push(columnEncoder(info, c, this.provider, "driver")(v));
       sets.push(`${quote(c.column)} = ${mark(c)}`);
     }
     for (const k of Object.keys(data)) if (!info.byField.has(k)) throw new Error(`update of ${model}: unknown field ${k}`);
@@ -117,13 +108,17 @@ export class DriverWriter {
   private async insert(info: ModelInfo, rows: object[]): Promise<void> {
     const columns = insertColumns(info, rows);
     const per = Math.max(1, Math.min(ROWS_PER_STATEMENT, Math.floor(MAX_BIND_PARAMS[this.provider] / columns.length)));
+    const encoders = columns.map((c) => columnEncoder(info, c, this.provider, "driver"));
     for (let start = 0; start < rows.length; start += per) {
       const n = Math.min(per, rows.length - start);
       const params: unknown[] = new Array(n * columns.length);
       let p = 0;
       for (let r = 0; r < n; r++) {
         const row = rows[start + r] as Record<string, unknown>;
-        for (const c of columns) params[p++] = driverValue(this.provider, toParam(info, c, valueOrDefault(info, c, row, this.now), this.provider));
+        for (let i = 0; i < columns.length; i++) {
+          const v = row[columns[i].field];
+          params[p++] = encoders[i](v !== undefined ? v : valueOrDefault(info, columns[i], row, this.now));
+        }
       }
       await this.tx.queue(this.insertSql(info, columns, n), params);
     }

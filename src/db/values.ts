@@ -31,59 +31,147 @@ export function quote(id: string): string {
   return `"${id.replace(/"/g, '""')}"`;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** where "YYYY-MM-DDTHH:MM:SS.sssZ" has a digit (d) and what it has elsewhere */
+const INSTANT_SHAPE = "dddd-dd-ddTdd:dd:dd.dddZ";
+
+/** The two-digit number at `i` (its characters checked to be digits already). */
+function twoDigits(s: string, i: number): number {
+  return (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
+}
+
+/**
+ * True when the text is exactly what Date#toISOString writes for the instant
+ * it names ("2024-07-18T13:47:52.031Z", on a day the calendar has): it can be
+ * bound as it stands, with no Date made and formatted again. Date parsing
+ * would take "2024-02-30" (as March 1st) and "24:00"; this takes neither.
+ */
+export function isCanonicalInstant(s: string): boolean {
+  if (s.length !== 24) return false;
+  for (let i = 0; i < 24; i++) {
+    const c = s.charCodeAt(i);
+    const want = INSTANT_SHAPE.charCodeAt(i);
+    if (want === 100 /* d */ ? c < 48 || c > 57 : c !== want) return false;
+  }
+  const year = twoDigits(s, 0) * 100 + twoDigits(s, 2);
+  const month = twoDigits(s, 5);
+  const day = twoDigits(s, 8);
+  if (month < 1 || month > 12 || day < 1 || twoDigits(s, 11) > 23 || twoDigits(s, 14) > 59 || twoDigits(s, 17) > 59) return false;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= DAYS_IN_MONTH[month - 1] + (leap ? 1 : 0);
+}
+
 function bad(model: string, c: ColumnInfo, value: unknown, want: string): Error {
   const shown = typeof value === "bigint" ? `${value}n` : JSON.stringify(value) ?? String(value);
   return new Error(`bulk insert into ${model}: ${c.field} must be ${want}, got ${shown?.slice(0, 80)}`);
 }
 
-/** A value as the driver adapter receives it for this column (null for SQL NULL). */
-export function toParam(model: ModelInfo, c: ColumnInfo, value: unknown, provider: Provider): unknown {
-  if (value === null) {
-    if (c.isRequired) {
-      throw new Error(`bulk insert into ${model.name}: ${c.field} is required, got null`);
-    }
-    return null;
-  }
+/** A column's check and conversion of one value: what the INSERT binds for it (null for SQL NULL). */
+export type Encode = (value: unknown) => unknown;
+
+/**
+ * The value forms: "adapter" as Prisma's driver adapters take them (bulk.ts
+ * hands them to $executeRawUnsafe), "driver" as the drivers bind them
+ * (driver-write.ts, no Prisma in between): SQLite DateTime as ISO text with
+ * "+00:00" (what the better-sqlite3 adapter writes), Boolean as 0/1;
+ * PostgreSQL DateTime as UTC text into timestamp(3), BigInt as text.
+ */
+export type ValueForm = "adapter" | "driver";
+
+// made once per column, provider and form: a million rows check their values through closures chosen up front
+const encoders = new WeakMap<ColumnInfo, Encode[]>();
+
+/** The encoder of a column's values. */
+export function columnEncoder(model: ModelInfo, c: ColumnInfo, provider: Provider, form: ValueForm): Encode {
+  let made = encoders.get(c);
+  if (!made) encoders.set(c, (made = []));
+  const at = (provider === "sqlite" ? 0 : 2) + (form === "driver" ? 1 : 0);
+  return (made[at] ??= makeEncoder(model, c, provider, form));
+}
+
+function makeEncoder(model: ModelInfo, c: ColumnInfo, provider: Provider, form: ValueForm): Encode {
+  const value = valueEncoder(model, c, provider, form);
+  if (!c.isRequired) return (v) => (v === null ? null : value(v));
+  return (v) => {
+    if (v === null) throw new Error(`bulk insert into ${model.name}: ${c.field} is required, got null`);
+    return value(v);
+  };
+}
+
+/** The encoder of a non-null value. */
+function valueEncoder(model: ModelInfo, c: ColumnInfo, provider: Provider, form: ValueForm): Encode {
+  const driver = form === "driver";
   if (c.isEnum) {
     const values = model.enumValues.get(c.type);
-    if (typeof value !== "string" || (values && !values.has(value))) throw bad(model.name, c, value, `one of ${[...(values ?? [])].join("|")}`);
-    return value;
+    return (v) => {
+      if (typeof v !== "string" || (values && !values.has(v))) throw bad(model.name, c, v, `one of ${[...(values ?? [])].join("|")}`);
+      return v;
+    };
   }
   switch (c.type) {
     case "String":
-      if (typeof value !== "string") throw bad(model.name, c, value, "a string");
-      return value;
+      return (v) => {
+        if (typeof v !== "string") throw bad(model.name, c, v, "a string");
+        return v;
+      };
     case "Int":
-      if (typeof value !== "number" || !Number.isInteger(value) || value > 2147483647 || value < -2147483648) throw bad(model.name, c, value, "a 32-bit integer");
-      return value;
+      return (v) => {
+        if (typeof v !== "number" || !Number.isInteger(v) || v > 2147483647 || v < -2147483648) throw bad(model.name, c, v, "a 32-bit integer");
+        return v;
+      };
     case "Float":
-      if (typeof value !== "number" || !Number.isFinite(value)) throw bad(model.name, c, value, "a finite number");
-      return value;
-    case "BigInt":
-      if (typeof value === "bigint") return value;
-      if ((typeof value === "number" && Number.isInteger(value)) || (typeof value === "string" && /^-?\d+$/.test(value))) return BigInt(value);
-      throw bad(model.name, c, value, "a bigint");
-    case "Decimal": {
-      const s = typeof value === "object" ? String(value) : value;
-      if ((typeof s !== "string" && typeof s !== "number") || Number.isNaN(Number(s))) throw bad(model.name, c, value, "a decimal");
-      return provider === "sqlite" ? Number(s) : String(s);
+      return (v) => {
+        if (typeof v !== "number" || !Number.isFinite(v)) throw bad(model.name, c, v, "a finite number");
+        return v;
+      };
+    case "BigInt": {
+      const text = driver && provider === "postgresql";
+      return (v) => {
+        let n: bigint;
+        if (typeof v === "bigint") n = v;
+        else if ((typeof v === "number" && Number.isInteger(v)) || (typeof v === "string" && /^-?\d+$/.test(v))) n = BigInt(v);
+        else throw bad(model.name, c, v, "a bigint");
+        return text ? n.toString() : n;
+      };
     }
-    case "Boolean":
-      if (typeof value !== "boolean") throw bad(model.name, c, value, "a boolean");
-      return value;
+    case "Decimal":
+      return (v) => {
+        const s = typeof v === "object" ? String(v) : v;
+        if ((typeof s !== "string" && typeof s !== "number") || Number.isNaN(Number(s))) throw bad(model.name, c, v, "a decimal");
+        return provider === "sqlite" ? Number(s) : String(s);
+      };
+    case "Boolean": {
+      const asInt = driver && provider === "sqlite";
+      return (v) => {
+        if (typeof v !== "boolean") throw bad(model.name, c, v, "a boolean");
+        return asInt ? (v ? 1 : 0) : v;
+      };
+    }
     case "DateTime": {
-      const d = value instanceof Date ? value : typeof value === "string" ? new Date(value) : undefined;
-      if (!d || Number.isNaN(d.getTime())) throw bad(model.name, c, value, "a Date or an ISO date string");
-      return d;
+      const date = (v: unknown): Date => {
+        const d = v instanceof Date ? v : typeof v === "string" ? new Date(v) : undefined;
+        if (!d || Number.isNaN(d.getTime())) throw bad(model.name, c, v, "a Date or an ISO date string");
+        return d;
+      };
+      if (!driver) return date;
+      const iso = (v: unknown) => (typeof v === "string" && isCanonicalInstant(v) ? v : date(v).toISOString());
+      if (provider === "sqlite") return (v) => `${iso(v).slice(0, 23)}+00:00`;
+      return (v) => {
+        const text = iso(v);
+        return `${text.slice(0, 10)} ${text.slice(11, 23)}`;
+      };
     }
     case "Json":
-      if (value === JSON_NULL) return "null";
-      return JSON.stringify(value);
+      return (v) => (v === JSON_NULL ? "null" : JSON.stringify(v));
     case "Bytes":
-      if (!(value instanceof Uint8Array)) throw bad(model.name, c, value, "a Buffer or Uint8Array");
-      return value;
+      return (v) => {
+        if (!(v instanceof Uint8Array)) throw bad(model.name, c, v, "a Buffer or Uint8Array");
+        return v;
+      };
     default:
-      throw new Error(`bulk insert into ${model.name}: unsupported type ${c.type} of ${c.field}`);
+      return () => {
+        throw new Error(`bulk insert into ${model.name}: unsupported type ${c.type} of ${c.field}`);
+      };
   }
 }
 

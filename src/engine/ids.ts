@@ -10,6 +10,15 @@ export function nameUuid(namespace: Buffer | string, name: string): string {
   const h = typeof namespace === "string" ? hash("sha1", namespace + name, "buffer") : createHash("sha1").update(namespace).update(name, "utf8").digest();
   h[6] = (h[6] & 0x0f) | 0x50;
   h[8] = (h[8] & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString("hex");
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  let p = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) p++;
+    text[p++] = HEX[h[i] >> 4];
+    text[p++] = HEX[h[i] & 15];
+  }
+  return text.toString("latin1");
 }
+
+const HEX = Buffer.from("0123456789abcdef");
+// the dashes stay where they are; the digits are written over for each id
+const text = Buffer.from("00000000-0000-0000-0000-000000000000");

@@ -5,7 +5,7 @@ import { modelInfos } from "../../db/models.js";
 import { quote } from "../../db/values.js";
 import type { DriverTx } from "../../db/driver-tx.js";
 import { DriverWriter } from "../../db/driver-write.js";
-import { fromLineData, lineColumns, walkRefs, type KindDef, type Row } from "../kinds/index.js";
+import { fromLineData, lineColumns, ownKind, walkRefs, type KindDef, type Row } from "../kinds/index.js";
 import type { LineSource } from "./types.js";
 import { Action, type IdMapping, type ImportPlan, type Placeholder, type PlanSink } from "./plan.js";
 
@@ -15,6 +15,7 @@ export interface ApplyOptions {
 }
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+const WHOLE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Ids written into prose and undeclared places (claim text "X has collided
@@ -23,8 +24,13 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
  * is the import's own copy.
  */
 function remapText(value: unknown, ids: IdMapping): unknown {
-  // a UUID's first dash is its ninth character: a text with no dash from there on holds none
-  if (typeof value === "string") return value.length < 36 || value.indexOf("-", 8) === -1 ? value : value.replace(UUID, (m) => ids.mapAnyId(m) ?? m);
+  if (typeof value === "string") {
+    // a UUID's first dash is its ninth character: a text with no dash from there on holds none
+    if (value.length < 36 || value.indexOf("-", 8) === -1) return value;
+    // a whole id (a JSON list of them, an undeclared reference) needs no search
+    if (value.length === 36) return WHOLE_UUID.test(value) ? (ids.mapAnyId(value) ?? value) : value;
+    return value.replace(UUID, (m) => ids.mapAnyId(m) ?? m);
+  }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = remapText(value[i], ids);
   } else if (value && typeof value === "object") {
@@ -32,6 +38,25 @@ function remapText(value: unknown, ids: IdMapping): unknown {
     for (const k in o) o[k] = remapText(o[k], ids);
   }
   return value;
+}
+
+const mappedColumns = new Map<KindDef, Set<string>>();
+
+/**
+ * Fields walkRefs maps by their kind (and the record's own id, which the
+ * writer sets): searching them for prose ids would only find what is mapped
+ * already. A reference whose kinds depend on the row is searched like prose.
+ */
+function columnsMappedByKind(kind: KindDef): Set<string> {
+  let fields = mappedColumns.get(kind);
+  if (!fields) mappedColumns.set(kind, (fields = new Set(["id", ...kind.refs.filter((r) => Array.isArray(r.kinds)).map((r) => r.field)])));
+  return fields;
+}
+
+/** remapText over every field of a record but those mapped already. */
+function remapProse(kind: KindDef, row: Row, ids: IdMapping): void {
+  const skip = columnsMappedByKind(kind);
+  for (const k in row) if (!skip.has(k)) row[k] = remapText(row[k], ids);
 }
 
 /** OVERWRITE replaces the record: what the archive leaves out of an optional field becomes null. */
@@ -104,11 +129,11 @@ export class PlanWriter implements PlanSink {
     await this.writer.add(p.kind.model, { ...fromLineData(p.kind, { ...data, id: p.targetId }), ownerId: this.options.targetUserId });
   }
 
-  async record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void> {
+  record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void> | void {
     const r = { kind, data, action, rename, id: data.id as string };
     if (!this.mapIds(r)) this.fixups.set(line, { kind, rename });
-    await this.write(r);
     if (++this.done % 1000 === 0) this.options.onProgress?.(this.done, this.plan.records);
+    return this.write(r);
   }
 
   async end(): Promise<void> {
@@ -140,19 +165,19 @@ export class PlanWriter implements PlanSink {
     const ids = this.ids;
     ids.sawUndecided = false;
     walkRefs(r.kind, r.data, (kinds, id) => ids.mapRef(kinds, id));
-    if (ids.anyMoved) remapText(r.data, ids);
+    if (ids.anyMoved) remapProse(r.kind, r.data, ids);
     return !ids.sawUndecided;
   }
 
-  private async write(r: Decided): Promise<void> {
+  private write(r: Decided): Promise<void> | void {
     const row = this.targetRow(r.kind, r.id, r.data, r.rename);
-    if (r.action === Action.Update) await this.writer.update(r.kind.model, row.id as string, updateData(r.kind, row));
-    else await this.writer.add(r.kind.model, row);
+    if (r.action === Action.Update) return this.writer.update(r.kind.model, row.id as string, updateData(r.kind, row));
+    return this.writer.add(r.kind.model, row);
   }
 
   /** The record as the target user will hold it: ids remapped everywhere, owned by the target. */
   private targetRow(kind: KindDef, sourceId: string, row: Row, rename: string | undefined): Row {
-    row.id = this.ids.mapRef([kind.kind], sourceId) ?? sourceId;
+    row.id = this.ids.mapRef(ownKind(kind), sourceId) ?? sourceId;
     if (rename) row.name = rename;
     // history rows name who changed the state: in someone else's archive that is someone we do not know
     const target = this.options.targetUserId;

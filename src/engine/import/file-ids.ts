@@ -7,7 +7,7 @@
 // IdMapping.
 import { randomUUID } from "node:crypto";
 import { nameUuid } from "../ids.js";
-import { KINDS, type KindDef, type KindName } from "../kinds/index.js";
+import { KINDS, ownKind, type KindDef, type KindName } from "../kinds/index.js";
 import { IdIndex, uuidWords, wordsUuid } from "./id-index.js";
 
 export const enum Action {
@@ -112,7 +112,7 @@ export class FileIds implements IdMapping {
   }
 
   register(kind: KindDef, id: string, line: number): number | undefined {
-    const first = this.fileLine([kind.kind], id);
+    const first = this.fileLine(ownKind(kind), id);
     if (first !== undefined) return first;
     this.room(line);
     this.kindAt[line] = KIND_INDEX.get(kind.kind)!;
@@ -166,17 +166,8 @@ export class FileIds implements IdMapping {
     return this.actions[line] !== Action.None;
   }
 
-  /** the last ids derived: a record's is derived for the page's look-up, then again when it is decided */
-  private derivedCache = new Map<string, string>();
-
   remapId(kind: KindName, sourceId: string): string {
-    const name = `${this.targetUserId}:${kind}:${sourceId}`;
-    let id = this.derivedCache.get(name);
-    if (id === undefined) {
-      if (this.derivedCache.size >= 2_000) this.derivedCache.clear();
-      this.derivedCache.set(name, (id = nameUuid(REMAP_NAMESPACE, name)));
-    }
-    return id;
+    return nameUuid(REMAP_NAMESPACE, `${this.targetUserId}:${kind}:${sourceId}`);
   }
 
   freshId(kind: KindName, sourceId: string): string {

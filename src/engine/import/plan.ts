@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type { RawReader } from "../../db/raw.js";
 import { InvalidArchiveError, type LineProblem } from "../errors.js";
-import { KINDS, kindDef, lineSchema, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
+import { KINDS, kindDef, lineSchema, ownKind, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
 import { Action, COUNTED, DROPPED, FileIds, INVALID, type IdMapping, type Placeholder } from "./file-ids.js";
 import { naturalKeyHolders, owners } from "./lookups.js";
 import { PlannedKeys } from "./planned-keys.js";
@@ -43,7 +43,8 @@ export interface ImportPlan {
 export interface PlanSink {
   begin(plan: ImportPlan, ids: IdMapping): Promise<void>;
   placeholder(p: Placeholder): Promise<void>;
-  record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void>;
+  /** a promise when the sink must be waited for before the next record */
+  record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void> | void;
   end(): Promise<void>;
 }
 
@@ -57,6 +58,8 @@ interface FileRecord {
   line: number;
   kind: KindDef;
   data: Row;
+  /** the id derived from its own, when it cannot keep that one (made for the page's look-up, used when it is decided) */
+  derived?: string;
 }
 
 type Ref = { id: string } | { missing: true } | { dropped: true };
@@ -226,7 +229,7 @@ class Planner {
           if (!p.ok || kindDef(p.type)) this.dropInvalid(p);
           continue;
         }
-        if (this.ids.fileLine([r.kind.kind], r.data.id as string) !== r.line) {
+        if (this.ids.fileLine(ownKind(r.kind), r.data.id as string) !== r.line) {
           // pass A saw another id on this line (a key given twice, read differently): no record to trust
           this.problem({ line: r.line, kind: r.kind.kind, message: "the record's id is ambiguous" });
           this.dropInvalid(p);
@@ -326,7 +329,9 @@ class Planner {
       for (const [id, mine] of await owners(this.reader, kind, rs.map((r) => r.data.id as string), this.targetUserId)) existing.set(key(kind.kind, id), mine);
     // records that cannot keep their id get one derived from it: is that one taken (by an earlier import of the same file)?
     for (const [kind, rs] of byKind) {
-      const derived = rs.filter((r) => this.plan.crossUser || existing.get(key(kind.kind, r.data.id as string)) === false).map((r) => this.ids.remapId(kind.kind, r.data.id as string));
+      const derived: string[] = [];
+      for (const r of rs)
+        if (this.plan.crossUser || existing.get(key(kind.kind, r.data.id as string)) === false) derived.push((r.derived = this.ids.remapId(kind.kind, r.data.id as string)));
       for (const [id, mine] of await owners(this.reader, kind, derived, this.targetUserId)) existing.set(key(kind.kind, id), mine);
     }
     await this.prefetchNaturalKeys(byKind);
@@ -334,7 +339,8 @@ class Planner {
     for (const r of records.sort((a, b) => a.line - b.line)) {
       const action = await this.decideRecord(r, existing, targetOwned, cyclic);
       if (this.sink && (action === Action.Create || action === Action.Remap || action === Action.Update)) {
-        await this.sink.record(r.kind, r.line, r.data, action, this.renames.get(r.line));
+        const written = this.sink.record(r.kind, r.line, r.data, action, this.renames.get(r.line));
+        if (written) await written;
       }
     }
   }
@@ -401,7 +407,7 @@ class Planner {
     // importing the same file again meets the records it made the first time.
     const owner = existing.get(k);
     const mustMove = this.plan.crossUser || owner === false;
-    const candidate = mustMove ? this.ids.remapId(kind.kind, sourceId) : sourceId;
+    const candidate = mustMove ? (r.derived ?? this.ids.remapId(kind.kind, sourceId)) : sourceId;
     const candidateOwner = existing.get(key(kind.kind, candidate));
     let action: Action;
     let targetId = candidate;
@@ -549,7 +555,7 @@ class Planner {
   }
 
   private async placeholder(kind: KindDef, sourceId: string): Promise<string> {
-    const known = this.ids.placeholderOf([kind.kind], sourceId);
+    const known = this.ids.placeholderOf(ownKind(kind), sourceId);
     if (known) return known.targetId;
     const taken = (await owners(this.reader, kind, [sourceId], this.targetUserId)).has(sourceId);
     const p: Placeholder = { kind, sourceId, targetId: taken ? randomUUID() : sourceId };

@@ -20,6 +20,7 @@
 // In archive lines an instant carries its microseconds in the ISO string
 // itself; JSON texts travel in the line's own `exactField` (our line
 // writer is JSON.stringify, which cannot write digits a double lacks).
+import { isCanonicalInstant } from "../../db/values.js";
 import { LosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
 
 /** `{ field: exact text }` */
@@ -29,21 +30,22 @@ const FRACTION = /(T\d{2}:\d{2}:\d{2})[.,](\d+)/;
 const EXACT_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 /**
- * An ISO timestamp as the Date a column holds (cut, not rounded, to the
- * millisecond) and, when the text has non-zero digits below the millisecond,
- * its exact form: ISO UTC with six fractional digits. Digits below the
- * microsecond are not kept (line schemas refuse them).
+ * An ISO timestamp as the instant a column holds, in Date#toISOString's form
+ * (cut, not rounded, to the millisecond) and, when the text has non-zero
+ * digits below the millisecond, its exact form: ISO UTC with six fractional
+ * digits. Digits below the microsecond are not kept (line schemas refuse
+ * them). A text that names no instant comes back as it is, for the writer to
+ * refuse.
  */
-export function splitInstant(text: string): { date: Date; exact: string | null } {
+export function splitInstant(text: string): { instant: string; exact: string | null } {
   // what every exporter here writes (toISOString): nothing to cut
-  if (text.length === 24 && text.charCodeAt(19) === 46 && text.charCodeAt(23) === 90) return { date: new Date(text), exact: null };
+  if (isCanonicalInstant(text)) return { instant: text, exact: null };
   const m = FRACTION.exec(text);
-  if (!m) return { date: new Date(text), exact: null };
-  const digits = m[2];
-  const date = new Date(text.replace(FRACTION, `$1.${digits.padEnd(3, "0").slice(0, 3)}`));
-  const below = digits.slice(3, 6).padEnd(3, "0");
-  if (below === "000" || Number.isNaN(date.getTime())) return { date, exact: null };
-  return { date, exact: `${date.toISOString().slice(0, 23)}${below}Z` };
+  const date = new Date(m ? text.replace(FRACTION, `$1.${m[2].padEnd(3, "0").slice(0, 3)}`) : text);
+  if (Number.isNaN(date.getTime())) return { instant: text, exact: null };
+  const instant = date.toISOString();
+  const below = m ? m[2].slice(3, 6).padEnd(3, "0") : "000";
+  return { instant, exact: below === "000" ? null : `${instant.slice(0, 23)}${below}Z` };
 }
 
 /** The entry for an instant (a Date, or ISO UTC with milliseconds) when it still belongs to that value. */

@@ -50,6 +50,13 @@ for (const k of KINDS) {
 
 export const KIND_NAMES: readonly KindName[] = ORDER;
 
+const ownKinds = new Map<KindDef, readonly KindName[]>(KINDS.map((k) => [k, [k.kind]]));
+
+/** `[kind.kind]`, made once: what a look-up of a record's own id by its kind takes, a few times per record. */
+export function ownKind(kind: KindDef): readonly KindName[] {
+  return ownKinds.get(kind)!;
+}
+
 export function kindDef(name: string): KindDef | undefined {
   return byName.get(name as KindName);
 }
@@ -222,7 +229,8 @@ export function foldExact(kind: KindDef, data: Row): Row {
 }
 
 /**
- * Archive line data as a database row: Dates, Buffers and BigInts back from
+ * Archive line data as a database row: instants as toISOString writes them
+ * (the writers bind that text as it stands), Buffers and BigInts back from
  * their JSON forms. A kind with an exact column gets it set every time (null
  * when nothing is lost), so an overwrite never leaves an old entry behind.
  */
@@ -235,8 +243,8 @@ export function fromLineData(kind: KindDef, data: Row): Row {
     if (v === undefined || c.field === kind.exactField) continue;
     if (v === null) out[c.field] = null;
     else if (c.type === "DateTime") {
-      const { date, exact: e } = splitInstant(v as string);
-      out[c.field] = date;
+      const { instant, exact: e } = splitInstant(v as string);
+      out[c.field] = instant;
       if (e) exact[c.field] = e;
     } else if (c.type === "Bytes") out[c.field] = Buffer.from(v as string, "base64");
     else if (c.type === "BigInt") out[c.field] = BigInt(v as number);
