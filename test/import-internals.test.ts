@@ -27,14 +27,20 @@ describe("IdIndex", () => {
     );
     fc.assert(
       // lines as the planner gives them: each set to one id (an id may move to a later line)
-      fc.property(fc.array(fc.tuple(id, fc.nat(30)), { maxLength: 3000 }), fc.array(id, { maxLength: 200 }), (sets, probes) => {
+      // (set), or kept where it is when it has one (getOrSet, as pass A registers ids)
+      fc.property(fc.array(fc.tuple(id, fc.nat(30), fc.boolean()), { maxLength: 3000 }), fc.array(id, { maxLength: 200 }), (sets, probes) => {
         const index = new IdIndex(16);
         const map = new Map<string, number>();
         let line = 0;
-        for (const [k, gap] of sets) {
+        for (const [k, gap, keep] of sets) {
           line += 1 + gap;
-          index.set(k, line);
-          map.set(k, line);
+          if (keep) {
+            expect(index.getOrSet(k, line)).toBe(map.get(k));
+            if (!map.has(k)) map.set(k, line);
+          } else {
+            index.set(k, line);
+            map.set(k, line);
+          }
         }
         expect(index.size).toBe(map.size);
         for (const k of [...map.keys(), ...probes]) expect(index.get(k)).toBe(map.get(k));

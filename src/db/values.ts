@@ -190,14 +190,10 @@ export function valueOrDefault(info: ModelInfo, c: ColumnInfo, row: Record<strin
 
 /** Columns an INSERT of these rows writes: all but db-generated ones nobody gave a value for; unknown fields refused. */
 export function insertColumns(info: ModelInfo, rows: readonly object[]): ColumnInfo[] {
-  const given = new Set<string>();
   for (const row of rows) {
     for (const k of Object.keys(row)) {
-      if ((row as Record<string, unknown>)[k] !== undefined) given.add(k);
+      if (!info.byField.has(k) && (row as Record<string, unknown>)[k] !== undefined) throw new Error(`bulk insert into ${info.name}: unknown field ${k}`);
     }
   }
-  for (const k of given) {
-    if (!info.byField.has(k)) throw new Error(`bulk insert into ${info.name}: unknown field ${k}`);
-  }
-  return info.columns.filter((c) => c.default?.kind !== "dbgenerated" || given.has(c.field));
+  return info.columns.filter((c) => c.default?.kind !== "dbgenerated" || rows.some((row) => (row as Record<string, unknown>)[c.field] !== undefined));
 }

@@ -5,7 +5,7 @@ import { modelInfos } from "../../db/models.js";
 import { quote } from "../../db/values.js";
 import type { DriverTx } from "../../db/driver-tx.js";
 import { DriverWriter } from "../../db/driver-write.js";
-import { fromLineData, lineColumns, ownKind, walkRefs, type KindDef, type Row } from "../kinds/index.js";
+import { fromLineData, lineColumns, walkRefs, type KindDef, type Row } from "../kinds/index.js";
 import type { LineSource } from "./types.js";
 import { Action, type IdMapping, type ImportPlan, type Placeholder, type PlanSink } from "./plan.js";
 
@@ -92,6 +92,8 @@ interface Decided {
   rename: string | undefined;
   /** the source id (data.id becomes the target's once mapped) */
   id: string;
+  /** its line: where the plan keeps the id it takes */
+  line: number;
 }
 
 export class PlanWriter implements PlanSink {
@@ -130,7 +132,7 @@ export class PlanWriter implements PlanSink {
   }
 
   record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void> | void {
-    const r = { kind, data, action, rename, id: data.id as string };
+    const r = { kind, data, action, rename, id: data.id as string, line };
     if (!this.mapIds(r)) this.fixups.set(line, { kind, rename });
     if (++this.done % 1000 === 0) this.options.onProgress?.(this.done, this.plan.records);
     return this.write(r);
@@ -152,7 +154,7 @@ export class PlanWriter implements PlanSink {
       for (const p of batch) {
         const f = fixups.get(p.line);
         if (!f || !p.ok) continue;
-        const r: Decided = { kind: f.kind, data: p.data, action: Action.Update, rename: f.rename, id: p.data.id as string };
+        const r: Decided = { kind: f.kind, data: p.data, action: Action.Update, rename: f.rename, id: p.data.id as string, line: p.line };
         if (!this.mapIds(r)) throw new Error(`import: line ${p.line} still names a record nothing decided`);
         await this.write(r);
         if (--left === 0) return;
@@ -170,14 +172,14 @@ export class PlanWriter implements PlanSink {
   }
 
   private write(r: Decided): Promise<void> | void {
-    const row = this.targetRow(r.kind, r.id, r.data, r.rename);
+    const row = this.targetRow(r);
     if (r.action === Action.Update) return this.writer.update(r.kind.model, row.id as string, updateData(r.kind, row));
     return this.writer.add(r.kind.model, row);
   }
 
   /** The record as the target user will hold it: ids remapped everywhere, owned by the target. */
-  private targetRow(kind: KindDef, sourceId: string, row: Row, rename: string | undefined): Row {
-    row.id = this.ids.mapRef(ownKind(kind), sourceId) ?? sourceId;
+  private targetRow({ kind, line, id, rename, data: row }: Decided): Row {
+    row.id = this.ids.targetOfLine(line, id);
     if (rename) row.name = rename;
     // history rows name who changed the state: in someone else's archive that is someone we do not know
     const target = this.options.targetUserId;

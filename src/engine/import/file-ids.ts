@@ -7,7 +7,7 @@
 // IdMapping.
 import { randomUUID } from "node:crypto";
 import { nameUuid } from "../ids.js";
-import { KINDS, ownKind, type KindDef, type KindName } from "../kinds/index.js";
+import { KINDS, type KindDef, type KindName } from "../kinds/index.js";
 import { IdIndex, uuidWords, wordsUuid } from "./id-index.js";
 
 export const enum Action {
@@ -31,6 +31,8 @@ export interface IdMapping {
   mapRef(kinds: readonly KindName[], id: string): string | undefined;
   /** the same for an id found anywhere (prose, undeclared JSON), of whatever kind */
   mapAnyId(id: string): string | undefined;
+  /** the id the record of a decided line (source id `id`) takes */
+  targetOfLine(line: number, id: string): string;
   /** true when some id of the file moves: only then is prose worth searching for ids */
   readonly anyMoved: boolean;
   /**
@@ -112,12 +114,16 @@ export class FileIds implements IdMapping {
   }
 
   register(kind: KindDef, id: string, line: number): number | undefined {
-    const first = this.fileLine(ownKind(kind), id);
-    if (first !== undefined) return first;
+    const held = this.lines.getOrSet(id, line);
+    if (held !== undefined) {
+      if (KINDS[this.kindAt[held] - 1].kind === kind.kind) return held;
+      // a second kind of the file uses the id too
+      const first = this.overflow.get(key(kind.kind, id));
+      if (first !== undefined) return first;
+      this.overflow.set(key(kind.kind, id), line);
+    }
     this.room(line);
     this.kindAt[line] = KIND_INDEX.get(kind.kind)!;
-    if (this.lines.has(id)) this.overflow.set(key(kind.kind, id), line);
-    else this.lines.set(id, line);
     return undefined;
   }
 

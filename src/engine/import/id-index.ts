@@ -90,14 +90,33 @@ export class IdIndex {
       this.others.set(id, line);
       return;
     }
+    this.put(this.find(k[0], k[1], k[2], k[3]), line);
+  }
+
+  /** The line an id has, or (when it has none) undefined once it is set to `line`: one look-up for both. */
+  getOrSet(id: string, line: number): number | undefined {
+    const k = this.probe;
+    if (!uuidWords(id, k)) {
+      const had = this.others.get(id);
+      if (had === undefined) this.others.set(id, line);
+      return had;
+    }
     const slot = this.find(k[0], k[1], k[2], k[3]);
+    const v = this.slots[slot];
+    if (v !== EMPTY) return v - 1;
+    this.put(slot, line);
+    return undefined;
+  }
+
+  /** Points the slot (found for the words in `probe`) at `line`, which takes those words. */
+  private put(slot: number, line: number): void {
     if (this.slots[slot] === EMPTY) this.used++;
     if (4 * line + 4 > this.keys.length) {
       const keys = new Uint32Array(Math.max(4 * line + 4, 2 * this.keys.length));
       keys.set(this.keys);
       this.keys = keys;
     }
-    this.keys.set(k, 4 * line);
+    this.keys.set(this.probe, 4 * line);
     this.slots[slot] = line + 1;
     if (this.used * 10 > (this.mask + 1) * 7) this.grow();
   }

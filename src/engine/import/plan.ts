@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type { RawReader } from "../../db/raw.js";
 import { InvalidArchiveError, type LineProblem } from "../errors.js";
-import { KINDS, kindDef, lineSchema, ownKind, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
+import { KINDS, kindDef, lineSchema, ownKind, walkColumnRefs, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
 import { Action, COUNTED, DROPPED, FileIds, INVALID, type IdMapping, type Placeholder } from "./file-ids.js";
 import { naturalKeyHolders, owners } from "./lookups.js";
 import { PlannedKeys } from "./planned-keys.js";
@@ -288,7 +288,7 @@ class Planner {
   private forwardRef(r: FileRecord): boolean {
     let forward = false;
     // a visitor that returns nothing writes nothing: the record itself can be walked
-    walkRefs({ ...r.kind, jsonRefs: undefined }, r.data, (kinds, id) => {
+    walkColumnRefs(r.kind, r.data, (kinds, id) => {
       // earlier lines are decided first (pages go in line order); only later ones can be pending
       const line = this.ids.fileLine(kinds, id);
       if (line !== undefined && ((line > r.line && !this.ids.decided(line)) || this.pendingLines.has(line))) forward = true;

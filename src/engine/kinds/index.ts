@@ -74,6 +74,12 @@ export function refKinds(ref: KindDef["refs"][number], row: Row): readonly KindN
 
 /** Visits every reference of a row: columns first, then JSON. The row is modified in place. */
 export function walkRefs(kind: KindDef, row: Row, visit: RefVisitor): void {
+  walkColumnRefs(kind, row, visit);
+  kind.jsonRefs?.(row, visit);
+}
+
+/** Visits the references a row holds in its columns (not those inside JSON). */
+export function walkColumnRefs(kind: KindDef, row: Row, visit: RefVisitor): void {
   for (const ref of kind.refs) {
     const id = row[ref.field];
     if (typeof id !== "string" || id === "") continue;
@@ -82,7 +88,6 @@ export function walkRefs(kind: KindDef, row: Row, visit: RefVisitor): void {
     const next = visit(kinds, id, ref.field);
     if (next !== undefined) row[ref.field] = next;
   }
-  kind.jsonRefs?.(row, visit);
 }
 
 // ---------- archive lines ----------
