@@ -16,7 +16,7 @@
 //   --repeat N                      runs per measurement, interleaved, median by wall time
 //                                   (default: 3 up to 10k records, 1 above)
 //   --profile                       also run each measurement once more under the CPU profiler
-//   --cold                          include Prisma's one-time engine start
+//   --cold                          no warm-up: include Prisma's one-time engine start, first compilations, the worker's start
 //   --reseed                        rebuild the cached datasets (and so the archives)
 //   --node-flags="..."              extra node flags for every child
 //   --in-process                    plan and write in the child itself, whatever the archive's size

@@ -7,6 +7,7 @@ import { loadConfig, type Config } from "../src/config.js";
 import { openDb } from "../src/db/client.js";
 import { ALL_SECTIONS } from "../src/engine/kinds/index.js";
 import { ExportJobs } from "../src/jobs/export-jobs.js";
+import { Workers } from "../src/jobs/workers.js";
 import type { WorkerStats } from "../src/jobs/worker-protocol.js";
 import { createProgressPubSub } from "../src/jobs/progress.js";
 import { createLogger } from "../src/logger.js";
@@ -29,7 +30,9 @@ export async function serverJobRunner(spec: ChildSpec) {
   const store = nullBlobStore();
   // the server's defaults (a spare worker among them), on the benchmark's database
   const config: Config = { ...loadConfig({}), database: spec.database };
-  const jobs = new ExportJobs({ config, db: handle.db, logger: createLogger(process.env.BENCH_JOB_LOG ?? "warn"), store, pubsub: createProgressPubSub() });
+  const logger = createLogger(process.env.BENCH_JOB_LOG ?? "warn");
+  const workers = new Workers({ spareSeconds: config.spareWorkerSeconds, logger });
+  const jobs = new ExportJobs({ config, db: handle.db, logger, store, pubsub: createProgressPubSub(), workers });
   const created: string[] = [];
 
   async function run(sections = [...ALL_SECTIONS]): Promise<ServerJobRun> {
@@ -58,6 +61,7 @@ export async function serverJobRunner(spec: ChildSpec) {
       // the cached dataset keeps no trace of the benchmark's jobs
       await handle.db.exportJob.deleteMany({ where: { id: { in: created } } });
       await jobs.stop();
+      workers.stop();
       await handle.close();
     },
   };

@@ -23,8 +23,8 @@ const envSchema = z.object({
   MAX_JSON_BODY_BYTES: bytes.default(2 * 1024 ** 2),
   STAGED_UPLOAD_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
   EXPORT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
-  // after an export, one worker process is started and kept ready this long for the next (0: none)
-  EXPORT_SPARE_WORKER_SECONDS: z.coerce.number().int().min(0).default(600),
+  // after an export or a big import, one worker process is started and kept ready this long for the next (0: none)
+  SPARE_WORKER_SECONDS: z.coerce.number().int().min(0).default(600),
   // archives from this size on are previewed and imported in a worker process (0: all); smaller ones here, where starting one costs more than it saves
   IMPORT_WORKER_MIN_BYTES: z.coerce.number().int().min(0).default(DEFAULT_IMPORT_WORKER_MIN_BYTES),
 });
@@ -46,8 +46,8 @@ export interface Config {
   maxJsonBodyBytes: number;
   stagedUploadTtlSeconds: number;
   exportConcurrency: number;
-  /** how long a spare export worker waits for the next job (0: no spare) */
-  exportSpareWorkerSeconds: number;
+  /** how long a spare worker process (exports, big imports) waits for the next job (0: no spare) */
+  spareWorkerSeconds: number;
   /** archives of at least this many bytes are previewed and imported in a worker process */
   importWorkerMinBytes: number;
 }
@@ -80,7 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES,
     stagedUploadTtlSeconds: e.STAGED_UPLOAD_TTL_SECONDS,
     exportConcurrency: e.EXPORT_CONCURRENCY,
-    exportSpareWorkerSeconds: e.EXPORT_SPARE_WORKER_SECONDS,
+    spareWorkerSeconds: e.SPARE_WORKER_SECONDS,
     importWorkerMinBytes: e.IMPORT_WORKER_MIN_BYTES,
   };
 }

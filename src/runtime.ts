@@ -7,6 +7,7 @@ import { ExportJobs } from "./jobs/export-jobs.js";
 import { createProgressPubSub } from "./jobs/progress.js";
 import { workerBundle } from "./jobs/worker-bundle.js";
 import { WORKER_SOURCE } from "./jobs/worker-process.js";
+import { Workers } from "./jobs/workers.js";
 import { createLogger, type Logger } from "./logger.js";
 import type { Services } from "./services.js";
 import { createBlobStore } from "./storage/blob-store.js";
@@ -25,7 +26,8 @@ export async function openRuntime(options: { config?: Config; logger?: Logger; d
   const handle = await openDb(config.database, options.db);
   const store = createBlobStore(config);
   const pubsub = createProgressPubSub();
-  const exportJobs = new ExportJobs({ config, db: handle.db, logger, store, pubsub });
+  const workers = new Workers({ spareSeconds: config.spareWorkerSeconds, logger });
+  const exportJobs = new ExportJobs({ config, db: handle.db, logger, store, pubsub, workers });
   // built now, not when the first export or big import waits for it; a failure is met (and logged) there
   void workerBundle(WORKER_SOURCE).catch(() => {});
   return {
@@ -36,8 +38,10 @@ export async function openRuntime(options: { config?: Config; logger?: Logger; d
     downloadSecret: loadDownloadSecret(config),
     pubsub,
     exportJobs,
+    workers,
     close: async () => {
       await exportJobs.stop();
+      workers.stop();
       await handle.close();
     },
   };

@@ -5,6 +5,7 @@ import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ALL_SECTIONS } from "../src/engine/kinds/index.js";
 import { ExportJobs } from "../src/jobs/export-jobs.js";
+import { Workers } from "../src/jobs/workers.js";
 import { JobWorker, WORKER_SOURCE, workerExecArgv } from "../src/jobs/worker-process.js";
 import type { ExportDone } from "../src/jobs/worker-protocol.js";
 import { storedFilter } from "../src/jobs/stored-filter.js";
@@ -88,7 +89,7 @@ const alive = (pid: number) => {
 
 /** A job runner beside the server's, on the same database and progress events, writing through `store`. */
 function jobsWith(store: BlobStore) {
-  return new ExportJobs({ config: { ...s.rt.config, exportSpareWorkerSeconds: 0 }, db: s.rt.db, logger: createLogger("silent"), store, pubsub: s.rt.pubsub });
+  return new ExportJobs({ config: s.rt.config, db: s.rt.db, logger: createLogger("silent"), store, pubsub: s.rt.pubsub, workers: new Workers({ spareSeconds: 0 }) });
 }
 
 describe("export jobs in worker processes", () => {
@@ -212,11 +213,12 @@ describe("export jobs in worker processes", () => {
         ? { provider: "sqlite" as const, file: `${s.rt.config.dataDir}/empty.db` }
         : { ...s.rt.config.database, schema: `${s.rt.config.database.schema}_missing` };
     const jobs = new ExportJobs({
-      config: { ...s.rt.config, database: elsewhere, exportSpareWorkerSeconds: 0 },
+      config: { ...s.rt.config, database: elsewhere },
       db: s.rt.db,
       logger: createLogger("silent"),
       store: s.rt.store,
       pubsub: s.rt.pubsub,
+      workers: new Workers({ spareSeconds: 0 }),
     });
     try {
       const job = await jobs.create({ requestedById: alice.id, ownerId: alice.id, format: "ZIP", filter: { sections: ["MEMORIES"] } });

@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as turn } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { writesHeld } from "../src/db/write-gate.js";
 import { InvalidArchiveError } from "../src/engine/errors.js";
 import { importArchive, previewArchive, type ArchiveFile } from "../src/engine/import/service.js";
+import { JobWorker } from "../src/jobs/worker-process.js";
 import { seedDemo } from "../src/seed/index.js";
 import { readNative, type Line } from "./support/archive.js";
 import { countsOf, exportArchive, ImportDoc as Import, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
@@ -59,9 +60,9 @@ describe("imports in a worker process", () => {
   it("plans in the worker exactly what this process plans, and writes it", async () => {
     const bob = await s.user("bob@example.com");
     const file = onDisk("alice.zip", aliceZip);
-    const inProcess = await previewArchive(here(), file, bob.id, options);
+    const inProcess = await previewArchive({ config: here() }, file, bob.id, options);
     expect(inProcess.worker).toBeUndefined();
-    const inWorker = await previewArchive(s.rt.config, file, bob.id, options);
+    const inWorker = await previewArchive({ config: s.rt.config }, file, bob.id, options);
     expect(inWorker.worker?.pid).toBeGreaterThan(0);
     expect(inWorker.worker?.pid).not.toBe(process.pid);
     expect(inWorker.plan).toEqual(inProcess.plan);
@@ -96,6 +97,29 @@ describe("imports in a worker process", () => {
     expect(failed).toMatchObject({ __typename: "InvalidArchiveError", line: 3 });
     if (failed.__typename !== "InvalidArchiveError") return;
     expect(failed.problems.map((x) => x.line)).toEqual([3, 5]);
+  });
+
+  it("runs in the spare worker the job before it left ready, and leaves one for the next", async () => {
+    const hank = await s.user("hank@example.com");
+    const file = onDisk("alice-for-hank.zip", aliceZip);
+    const spawn = vi.spyOn(JobWorker, "spawn");
+    try {
+      const previewed = await previewArchive(s.rt, file, hank.id, options);
+      // as the preview ended a spare was started (the preview itself may have run in one an earlier job left)
+      const before = spawn.mock.calls.length;
+      expect(before).toBeGreaterThan(0);
+      const spare = await spawn.mock.results[before - 1].value;
+      expect(spare.pid).not.toBe(previewed.worker!.pid);
+      let pid = 0;
+      const r = await importArchive(s.rt, { requesterId: hank.id, targetUserId: hank.id, file, options, onWorker: (p) => (pid = p) });
+      expect(r.error).toBeNull();
+      expect(pid).toBe(spare.pid);
+      expect(r.worker?.pid).toBe(spare.pid);
+      // no process started for the import; one since, the next spare
+      expect(spawn).toHaveBeenCalledTimes(before + 1);
+    } finally {
+      spawn.mockRestore();
+    }
   });
 
   it("rejects with the planner's own error class", async () => {

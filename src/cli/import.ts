@@ -48,7 +48,7 @@ export function importCommand(): Command {
         const archive = { path: file, filename: basename(file), byteSize: (await stat(file)).size, sha256: await sha256(file) };
         const options = { mode: o.mode.toUpperCase() as "SKIP" | "OVERWRITE", strict: !o.lenient, resolutions: [] };
         if (o.preview) {
-          const { plan, format } = await previewArchive(rt.config, archive, user.id, options);
+          const { plan, format } = await previewArchive(rt, archive, user.id, options);
           if (o.json) {
             console.log(JSON.stringify({ format, exporter: { userId: plan.exporterUserId, crossUser: plan.crossUser }, counts: plan.counts, conflicts: plan.conflicts, conflictCount: plan.conflictTotal, warnings: plan.warnings }));
             return;

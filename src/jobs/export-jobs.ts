@@ -19,7 +19,7 @@ import { withSnapshot } from "../engine/snapshot.js";
 import type { Logger } from "../logger.js";
 import type { BlobStore, BlobWriter } from "../storage/blob-store.js";
 import type { ExportDone, WorkerStats } from "./worker-protocol.js";
-import { JobWorker } from "./worker-process.js";
+import type { Workers } from "./workers.js";
 import { throttle, type ProgressPubSub } from "./progress.js";
 import { filterFromStored, storedFilter } from "./stored-filter.js";
 
@@ -31,6 +31,8 @@ export interface ExportJobsDeps {
   logger: Logger;
   store: BlobStore;
   pubsub: ProgressPubSub;
+  /** the processes jobs run in, a spare among them (shared with big imports) */
+  workers: Workers;
 }
 
 export const INTERRUPTED = "interrupted: the server stopped while this export was running; start it again";
@@ -50,10 +52,8 @@ export class ExportJobs {
   private queue: string[] = [];
   private running = new Map<string, Promise<void>>();
   private cancels = new Map<string, AbortController>();
-  private workers = new Map<string, number>();
+  private pids = new Map<string, number>();
   private stopped = false;
-  /** a worker started ahead of the next job (see take()) */
-  private spare?: { worker: Promise<JobWorker>; timer: NodeJS.Timeout };
 
   constructor(private deps: ExportJobsDeps) {}
 
@@ -84,7 +84,7 @@ export class ExportJobs {
 
   /** The pid of the worker process running this job, while it runs. */
   workerPid(jobId: string): number | undefined {
-    return this.workers.get(jobId);
+    return this.pids.get(jobId);
   }
 
   private enqueue(id: string) {
@@ -115,44 +115,7 @@ export class ExportJobs {
     this.stopped = true;
     this.queue = [];
     for (const c of this.cancels.values()) c.abort(new Error(INTERRUPTED));
-    this.retireSpare();
     await Promise.allSettled([...this.running.values()]);
-  }
-
-  /**
-   * A worker for the next job: the spare when there is a live one, else a new
-   * process. A worker takes about 0.3 s (bundled; more under load) to load its
-   * code, which would otherwise be most of a small export's time.
-   */
-  private async take(): Promise<JobWorker> {
-    const spare = this.spare;
-    this.spare = undefined;
-    if (spare) {
-      clearTimeout(spare.timer);
-      const worker = await spare.worker.catch(() => undefined);
-      if (worker?.alive) return worker;
-    }
-    return JobWorker.spawn();
-  }
-
-  /** Starts a spare worker (after a job, so it does not compete with one), retired after config.exportSpareWorkerSeconds idle. */
-  private keepSpare(): void {
-    const seconds = this.deps.config.exportSpareWorkerSeconds;
-    if (this.stopped || this.spare || !seconds) return;
-    const worker = JobWorker.spawn();
-    worker.catch((err) => this.deps.logger.warn({ err }, "could not start a spare export worker"));
-    const timer = setTimeout(() => this.retireSpare(), seconds * 1000);
-    // a spare never keeps the process alive (tests, a CLI)
-    timer.unref();
-    this.spare = { worker, timer };
-  }
-
-  private retireSpare(): void {
-    const spare = this.spare;
-    this.spare = undefined;
-    if (!spare) return;
-    clearTimeout(spare.timer);
-    void spare.worker.then((w) => w.kill(), () => {});
   }
 
   private async run(id: string) {
@@ -223,17 +186,17 @@ export class ExportJobs {
     const cancel = new AbortController();
     this.cancels.set(id, cancel);
     try {
-      const worker = await this.take();
+      const worker = await this.deps.workers.take();
       if (worker.note) this.deps.logger.warn({ job: id }, worker.note);
-      this.workers.set(id, worker.pid);
+      this.pids.set(id, worker.pid);
       this.deps.logger.info({ job: id, workerPid: worker.pid }, "export worker started");
       this.events.emit("worker", { jobId: id, pid: worker.pid });
       const start = { type: "start", job: "export", database: this.deps.config.database, ownerId: job.ownerId, format, filter: job.filter as Record<string, unknown>, now: now.toISOString() } as const;
       return await worker.run<ExportDone>(start, { sink: writer, onProgress, signal: cancel.signal });
     } finally {
       this.cancels.delete(id);
-      this.workers.delete(id);
-      this.keepSpare();
+      this.pids.delete(id);
+      if (!this.stopped) this.deps.workers.keepSpare();
     }
   }
 }

@@ -10,6 +10,7 @@ import type { ImportPlan } from "../engine/import/plan.js";
 import type { ImportOptions } from "../engine/import/types.js";
 import { JobWorker } from "./worker-process.js";
 import type { WorkerStats } from "./worker-protocol.js";
+import type { Workers } from "./workers.js";
 
 export interface ImportInWorker {
   job: "preview" | "import";
@@ -23,13 +24,20 @@ export interface ImportInWorker {
   onWorker?: (pid: number) => void;
 }
 
-/** Rejects as the planner would in this process: an InvalidArchiveError is one here too. */
-export async function planInWorker(req: ImportInWorker): Promise<{ plan: ImportPlan; stats: WorkerStats }> {
-  const worker = await JobWorker.spawn();
-  req.onWorker?.(worker.pid);
-  const { result, stats } = await worker.run<ImportPlan>(
-    { type: "start", job: req.job, database: req.database, path: req.path, targetUserId: req.targetUserId, options: req.options, history: req.history },
-    { onProgress: req.onProgress },
-  );
-  return { plan: result, stats };
+/**
+ * Rejects as the planner would in this process: an InvalidArchiveError is one
+ * here too. With `workers`, the job takes their spare and leaves one behind.
+ */
+export async function planInWorker(req: ImportInWorker, workers?: Workers): Promise<{ plan: ImportPlan; stats: WorkerStats }> {
+  const worker = await (workers ? workers.take() : JobWorker.spawn());
+  try {
+    req.onWorker?.(worker.pid);
+    const { result, stats } = await worker.run<ImportPlan>(
+      { type: "start", job: req.job, database: req.database, path: req.path, targetUserId: req.targetUserId, options: req.options, history: req.history },
+      { onProgress: req.onProgress },
+    );
+    return { plan: result, stats };
+  } finally {
+    workers?.keepSpare();
+  }
 }

@@ -10,6 +10,7 @@ import type { OpenedArchive } from "../archive/reader.js";
 import { StowageError } from "../errors.js";
 import { planInWorker } from "../../jobs/import-worker.js";
 import type { WorkerStats } from "../../jobs/worker-protocol.js";
+import type { Workers } from "../../jobs/workers.js";
 import { historyFormat, INTERRUPTED } from "./history.js";
 import type { ImportPlan } from "./plan.js";
 import { oneImportAtATime, preview, runImport } from "./run.js";
@@ -27,18 +28,23 @@ export interface ArchiveFile {
   byteSize: number | bigint;
 }
 
-export async function previewArchive(config: ImportConfig, file: ArchiveFile, targetUserId: string, options: ImportOptions) {
+/** What previews and imports run with; `workers` keeps a worker process ready for big archives (none: one is started each time). */
+export interface PreviewServices {
+  config: ImportConfig;
+  workers?: Workers;
+}
+
+export interface ImportServices extends PreviewServices {
+  db: Db;
+}
+
+export async function previewArchive({ config, workers }: PreviewServices, file: ArchiveFile, targetUserId: string, options: ImportOptions) {
   const { archive, source } = await openSource(file.path);
   let plan: ImportPlan;
   let worker: WorkerStats | undefined;
-  if (inWorker(config, file)) ({ plan, stats: worker } = await planInWorker({ job: "preview", database: config.database, path: file.path, targetUserId, options }));
+  if (inWorker(config, file)) ({ plan, stats: worker } = await planInWorker({ job: "preview", database: config.database, path: file.path, targetUserId, options }, workers));
   else plan = await preview(config.database, { targetUserId, options, source });
   return { archive, plan, format: historyFormat(archive.format, plan), worker };
-}
-
-export interface ImportServices {
-  db: Db;
-  config: ImportConfig;
 }
 
 export async function importArchive(
@@ -87,7 +93,7 @@ export async function importArchive(
     let plan: ImportPlan;
     if (inWorker(services.config, req.file))
       ({ plan, stats: worker } = await oneImportAtATime(() =>
-        planInWorker({ job: "import", database, path: req.file.path, targetUserId, options, history, onProgress, onWorker: req.onWorker }),
+        planInWorker({ job: "import", database, path: req.file.path, targetUserId, options, history, onProgress, onWorker: req.onWorker }, services.workers),
       ));
     else plan = await runImport(database, { targetUserId, options, source: source!, history, onProgress });
     const done = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });

@@ -206,7 +206,7 @@ builder.queryField("previewImport", (t) =>
       const target = await importTarget(ctx, args.options?.targetUserId);
       const upload = await resolveUploadArg(ctx, args);
       try {
-        const { plan, format } = await previewArchive(ctx.services.config, { ...upload.upload, path: upload.path }, target, options);
+        const { plan, format } = await previewArchive(ctx.services, { ...upload.upload, path: upload.path }, target, options);
         return { plan, format };
       } finally {
         await upload.release();
@@ -227,7 +227,7 @@ builder.mutationField("importBackup", (t) =>
       const options = importOptions(input as OptionsArg);
       const target = await importTarget(ctx, input.targetUserId);
       const upload = await resolveUploadArg(ctx, input);
-      const { pubsub, db, config } = ctx.services;
+      const { pubsub } = ctx.services;
       let recordId = "";
       const publish = (status: JobProgress["status"], done: number, total: number) => {
         for (const key of [recordId, upload.upload.id]) if (key) pubsub.publish("importProgress", key, { id: recordId, status, recordsWritten: done, recordsTotal: total });
@@ -235,7 +235,7 @@ builder.mutationField("importBackup", (t) =>
       const progress = throttle(250, (done: number, total: number) => publish("RUNNING", done, total));
       try {
         const result = await importArchive(
-          { db, config },
+          ctx.services,
           {
             requesterId: ctx.viewer!.id,
             targetUserId: target,

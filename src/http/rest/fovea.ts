@@ -171,7 +171,7 @@ const fileOf = (form: UploadForm) => ({
 
 async function previewRoute(services: Services, viewer: Viewer, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   await withForm(services, viewer, req, url, async (form, options) => {
-    const { plan, format } = await previewArchive(services.config, fileOf(form), viewer.id, options);
+    const { plan, format } = await previewArchive(services, fileOf(form), viewer.id, options);
     const counts = plan.counts as Record<string, KindPlanCounts>;
     const body = {
       format,
@@ -194,7 +194,7 @@ async function previewRoute(services: Services, viewer: Viewer, req: IncomingMes
 async function importRoute(services: Services, viewer: Viewer, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   await withForm(services, viewer, req, url, async (form, options) => {
     const result = await importArchive(
-      { db: services.db, config: services.config },
+      services,
       { requesterId: viewer.id, targetUserId: viewer.id, file: fileOf(form), options },
     );
     const record = result.record;

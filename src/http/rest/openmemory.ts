@@ -141,7 +141,7 @@ async function importRoute(services: Services, req: IncomingMessage, res: Server
     const target = await namedUser(services.db, viewer, named);
     const { upload, path } = form.upload;
     const result = await importArchive(
-      { db: services.db, config: services.config },
+      services,
       { requesterId: viewer.id, targetUserId: target.id, file: { path, filename: upload.filename, sha256: upload.sha256, byteSize: upload.byteSize }, options },
     );
     const record = result.record;
