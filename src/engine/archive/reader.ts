@@ -14,7 +14,7 @@ import { FORMAT_NAME, MANIFEST_PATH, RECORDS_PATH, type Manifest, type ManifestF
 import { assertMetadataVersion, assertSupportedVersion, parseJson, parseLine } from "./line-parser.js";
 import { NOT_UTF8, firstLine, lineBatches, type RawLine } from "./line-splitter.js";
 import { ByteLimit, chain, readCapped, readLimits, type ReadLimits } from "./read-limits.js";
-import { memberStream, readZipDirectory, type ZipDirectory } from "./zip-guard.js";
+import { memberStream, READ_CHUNK, readZipDirectory, type ZipDirectory } from "./zip-guard.js";
 
 export { DEFAULT_READ_LIMITS, readLimits, type ReadLimits } from "./read-limits.js";
 export { parseLine, canonicalType, parseJson, TYPE_ALIASES, versionMajor, assertSupportedVersion, assertMetadataVersion, type ParsedLine } from "./line-parser.js";
@@ -102,7 +102,7 @@ async function* versionChecked(batches: AsyncIterable<RawLine[]>): AsyncGenerato
 // ---------------------------------------------------------------- JSONL
 
 function jsonlBytes(path: string, container: Container, limits: ReadLimits): Readable {
-  const file = createReadStream(path);
+  const file = createReadStream(path, { highWaterMark: READ_CHUNK });
   return container === "gzip" ? gunzipped(file, "the gzip file", limits) : file;
 }
 

@@ -263,9 +263,12 @@ class MemberCheck extends Transform {
   }
 }
 
+/** bytes per read of an archive: each chunk costs a read, a CRC and an inflate call on the main thread, whatever its size (Node's default is 64 KiB) */
+export const READ_CHUNK = 1024 * 1024;
+
 /** The decompressed data of a regular member, checked as it streams. Destroying it closes the file. */
 export function memberStream(path: string, entry: ZipEntry, limits: ReadLimits): Readable {
-  const raw = entry.compressedSize === 0 ? Readable.from([]) : createReadStream(path, { start: entry.dataStart, end: entry.dataStart + entry.compressedSize - 1 });
+  const raw = entry.compressedSize === 0 ? Readable.from([]) : createReadStream(path, { start: entry.dataStart, end: entry.dataStart + entry.compressedSize - 1, highWaterMark: READ_CHUNK });
   const check = new MemberCheck(entry, limits.maxUncompressedBytes);
   if (entry.method === 0) return chain([raw, check]);
   const inflate = createInflateRaw();
