@@ -138,7 +138,9 @@ class Planner {
       this.problem({ line: p.line, kind: kind.kind, message: `${issue.path.join(".") || "data"}: ${issue.message}` });
       return null;
     }
-    return { line: p.line, kind, data: parsed.data as Row };
+    // the line's own object, not zod's copy of it: no schema transforms a value, and the
+    // keys it would strip (fields of no column) are read by nothing (fromLineData writes columns only)
+    return { line: p.line, kind, data: p.data };
   }
 
   private invalid(line: number, dropped = true) {
