@@ -12,6 +12,7 @@ import { openDb } from "../src/db/client.js";
 import { withDriverTransaction } from "../src/db/driver-tx.js";
 import { migrate } from "../src/db/migrate.js";
 import { nameUuid } from "../src/engine/ids.js";
+import { InvalidArchiveError } from "../src/engine/errors.js";
 import { IdIndex, uuidWords, wordsUuid } from "../src/engine/import/id-index.js";
 import { PlannedKeys } from "../src/engine/import/planned-keys.js";
 import type { KindName } from "../src/engine/kinds/index.js";
@@ -125,6 +126,44 @@ describe("SQLite write gate", () => {
     } finally {
       await handle.close();
     }
+  });
+});
+
+// on the test run's database (on SQLite a file only migrated: no client of the server's has
+// made it WAL, which the transaction's second, reading connection needs)
+describe("a driver transaction after a promise", () => {
+  const dir = mkdtempSync(join(tmpdir(), "stowage-after-"));
+  const database = databaseFromUrl(process.env.DATABASE_URL, dir);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("begins once the promise resolves, with its value; begins nothing, and waits for no lock, when it rejects", async () => {
+    await migrate(database);
+    let resolve!: (v: string) => void;
+    const scanned = new Promise<string>((r) => (resolve = r));
+    let ran: string | undefined;
+    const tx = withDriverTransaction(database, async (_tx, before) => void (ran = before), scanned);
+    for (let i = 0; i < 20; i++) await turn();
+    expect(ran).toBeUndefined();
+    resolve("scanned");
+    await tx;
+    expect(ran).toBe("scanned");
+
+    // another transaction holds the database: a rejected scan fails at once, not once the lock is free
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let began!: () => void;
+    const begun = new Promise<void>((r) => (began = r));
+    const holding = withDriverTransaction(database, async () => {
+      began();
+      await held;
+    });
+    await begun;
+    let called = false;
+    const refused = withDriverTransaction(database, async () => void (called = true), Promise.reject(new InvalidArchiveError("line 2: bad")));
+    await expect(refused).rejects.toThrow("line 2: bad");
+    expect(called).toBe(false);
+    release();
+    await holding;
   });
 });
 

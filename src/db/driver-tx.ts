@@ -83,20 +83,37 @@ function pgTx(client: Client, schema: string): DriverTx & { settle(): Promise<vo
  * first (BEGIN IMMEDIATE): a transaction that reads and then writes could
  * otherwise meet another writer and fail instead of waiting for it; and the
  * process's own writes wait for it meanwhile (write-gate.ts).
+ *
+ * With `after`, the connection (on SQLite its thread) is opened at once and
+ * the transaction begins once `after` resolves: an import reads its file
+ * meanwhile, before it holds any lock. When `after` rejects, nothing begins.
  */
-export async function withDriverTransaction<T>(database: Database, fn: (tx: DriverTx) => Promise<T>): Promise<T> {
+export async function withDriverTransaction<T, A = void>(database: Database, fn: (tx: DriverTx, before: A) => Promise<T>, after?: Promise<A>): Promise<T> {
+  const ready = after ?? (Promise.resolve() as Promise<A>);
+  // awaited below, after the connection is made: its failure is not unhandled meanwhile
+  ready.catch(() => {});
   if (database.provider === "sqlite") {
     const file = database.file;
-    return holdingWrites(file, () => sqliteTransaction(file, fn));
+    const thread = new SqliteThread(file);
+    let before: A;
+    try {
+      before = await ready;
+    } catch (err) {
+      await thread.close();
+      throw err;
+    }
+    return holdingWrites(file, () => sqliteTransaction(file, thread, (tx) => fn(tx, before)));
   }
   const { default: pg } = await import("pg");
   const client = new pg.Client(pgPoolConfig(database));
-  await client.connect();
+  const connected = client.connect();
   try {
+    await connected;
+    const before = await ready;
     await client.query("BEGIN");
     const tx = pgTx(client, database.schema);
     try {
-      const result = await fn(tx);
+      const result = await fn(tx, before);
       await tx.settle();
       await client.query("COMMIT");
       return result;
@@ -212,9 +229,8 @@ function beforeImportReader(Sqlite: typeof import("better-sqlite3"), file: strin
   };
 }
 
-async function sqliteTransaction<T>(file: string, fn: (tx: DriverTx) => Promise<T>): Promise<T> {
+async function sqliteTransaction<T>(file: string, thread: SqliteThread, fn: (tx: DriverTx) => Promise<T>): Promise<T> {
   const { default: Sqlite } = await import("better-sqlite3");
-  const thread = new SqliteThread(file);
   let reader: ReturnType<typeof beforeImportReader> | undefined;
   try {
     await thread.ask("exec", "BEGIN IMMEDIATE");

@@ -11,6 +11,10 @@ import Database from "better-sqlite3";
 const db = new Database(workerData.file, { timeout: workerData.timeout });
 db.pragma("foreign_keys = ON");
 db.pragma("synchronous = NORMAL");
+// the planner reads on a second connection while this one writes: in a rollback journal the
+// COMMIT would wait for that reader for ever (the server's client sets WAL too; a file only
+// migrated has not had it yet). It stays set in the file.
+db.pragma("journal_mode = WAL");
 
 const MAX_STATEMENTS = 256;
 const statements = new Map();

@@ -323,12 +323,13 @@ class Planner {
     for (const [k, ids] of wanted) {
       for (const [id, mine] of await owners(this.reader, kindDef(k)!, [...ids], this.targetUserId)) if (mine) targetOwned.add(key(k, id));
     }
-    // which ids of these records exist already, and whose
+    // which ids of these records exist already, and whose (in someone else's file every record moves: only the ids it moves to count)
     const byKind = new Map<KindDef, FileRecord[]>();
     for (const r of records) (byKind.get(r.kind) ?? byKind.set(r.kind, []).get(r.kind)!).push(r);
     const existing = new Map<string, boolean>();
-    for (const [kind, rs] of byKind)
-      for (const [id, mine] of await owners(this.reader, kind, rs.map((r) => r.data.id as string), this.targetUserId)) existing.set(key(kind.kind, id), mine);
+    if (!this.plan.crossUser)
+      for (const [kind, rs] of byKind)
+        for (const [id, mine] of await owners(this.reader, kind, rs.map((r) => r.data.id as string), this.targetUserId)) existing.set(key(kind.kind, id), mine);
     // records that cannot keep their id get one derived from it: is that one taken (by an earlier import of the same file)?
     for (const [kind, rs] of byKind) {
       const derived: string[] = [];

@@ -45,14 +45,15 @@ export function oneImportAtATime<T>(fn: () => Promise<T>): Promise<T> {
 /** Plans and applies in one transaction on a connection of its own: all or nothing. */
 export function runImport(database: Database, req: ImportRequest): Promise<ImportPlan> {
   return oneImportAtATime(async () => {
-    const scanned = await scanImport(req.targetUserId, req.options, req.source);
-    return withDriverTransaction(database, async (tx) => {
+    // pass A reads the file while the connection opens; the transaction (and its lock) begins after it
+    const scanning = scanImport(req.targetUserId, req.options, req.source);
+    return withDriverTransaction(database, async (tx, scanned) => {
       const writer = new PlanWriter(tx, req.source, { targetUserId: req.targetUserId, onProgress: req.onProgress });
       const plan = await scanned.decide(tx, writer);
       // a choice the plan's conflicts do not allow fails the import: the transaction takes back what was written
       checkResolutionInput(req.options, plan.conflicts);
       if (req.history) await new DriverWriter(tx).update("ImportRecord", req.history.recordId, succeeded(req.history.format, plan));
       return plan;
-    });
+    }, scanning);
   });
 }
