@@ -1,9 +1,10 @@
 // A write transaction on a driver connection of its own, with no Prisma
 // client: an import plans and writes a million rows through it, where Prisma's
 // per-query compilation and row mapping cost more than the database's work.
-// On PostgreSQL reads and writes share the one connection and its transaction;
-// on SQLite the writes go to a thread of their own and the reads see what was
-// committed before the import (see beforeImportReader).
+// Either way the reads see what was committed before the import, not its own
+// queued writes, so they never wait for them: on PostgreSQL they go to a second
+// connection's snapshot (pgTx), on SQLite the writes go to a thread of their
+// own and the reads to a connection of this one (beforeImportReader).
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Client } from "pg";
@@ -17,8 +18,8 @@ export interface DriverTx extends RawReader {
   /**
    * Runs a statement with bound values (already in the driver's forms: see
    * driver-write.ts), in order with the others, without waiting for it (on
-   * SQLite a thread of its own writes, whose writes the reads do not see: see
-   * lookups.ts; on PostgreSQL the connection's queue). A failure fails the
+   * SQLite a thread of its own writes; on PostgreSQL the connection's queue;
+   * the reads do not see these writes: see lookups.ts). A failure fails the
    * next read, write or the commit, so the transaction never commits past it.
    */
   queue(sql: string, params: readonly unknown[]): Promise<void> | void;
@@ -34,8 +35,15 @@ const MAX_STATEMENTS = 256;
  */
 const PG_IN_FLIGHT = 8;
 
-function pgTx(client: Client, schema: string): DriverTx & { settle(): Promise<void> } {
-  const reader = pgReader(client as never, schema);
+/**
+ * The import's writes go to `client`, in its transaction; the planner's reads
+ * to `readClient`, a snapshot of what was committed as the import began
+ * (which is all they ask about: lookups.ts), so that a read never waits for
+ * the inserts queued before it — on one connection it would, and the planner
+ * would stop at every page until PostgreSQL had written the last one.
+ */
+function pgTx(client: Client, readClient: Client, schema: string): DriverTx & { settle(): Promise<void> } {
+  const reader = pgReader(readClient as never, schema);
   // a statement repeated (every full batch of a table) is parsed and planned once per connection
   const names = new Map<string, string>();
   /** settles when the last queued statement has: each waits for the one before it */
@@ -54,8 +62,8 @@ function pgTx(client: Client, schema: string): DriverTx & { settle(): Promise<vo
   return {
     ...reader,
     async rows(sql, params) {
-      // a read sees every insert queued before it
-      await settle();
+      // nothing more to plan once an insert has failed
+      check();
       return reader.rows(sql, params);
     },
     queue(text, values) {
@@ -106,12 +114,16 @@ export async function withDriverTransaction<T, A = void>(database: Database, fn:
   }
   const { default: pg } = await import("pg");
   const client = new pg.Client(pgPoolConfig(database));
-  const connected = client.connect();
+  const readClient = new pg.Client(pgPoolConfig(database));
+  const connected = Promise.all([client.connect(), readClient.connect()]);
   try {
     await connected;
     const before = await ready;
     await client.query("BEGIN");
-    const tx = pgTx(client, database.schema);
+    // the snapshot is taken by the first statement after BEGIN, once the import's transaction has begun
+    await readClient.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    await readClient.query("SELECT 1");
+    const tx = pgTx(client, readClient, database.schema);
     try {
       const result = await fn(tx, before);
       await tx.settle();
@@ -124,7 +136,8 @@ export async function withDriverTransaction<T, A = void>(database: Database, fn:
       throw err;
     }
   } finally {
-    await client.end();
+    // ending the reading connection ends its snapshot
+    await Promise.allSettled([client.end(), readClient.end()]);
   }
 }
 

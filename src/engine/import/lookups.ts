@@ -1,13 +1,13 @@
 // What the planner asks of the target database, a page at a time, in SQL on
-// the import's own connection (the driver's, inside the import's transaction
-// or the preview's snapshot): which ids exist and whose, and which of the
+// the import's own read connection (the driver's: a snapshot as the import's
+// transaction began, or the preview's snapshot): which ids exist and whose, and which of the
 // target user's records hold a natural key. One statement per question and
 // page: a list travels as one bound value (a JSON array on SQLite, a text[]
 // on PostgreSQL), so the statement text never varies with the list.
 //
 // The answers never need what this import has written so far, which lets them
-// come, on SQLite, from a read connection that sees only what was committed
-// before the import (driver-tx.ts), not after its queued inserts: ids of the file are
+// come from a read connection that sees only what was committed before the
+// import (driver-tx.ts: on SQLite and on PostgreSQL), not after its queued inserts: ids of the file are
 // known from pass A, natural keys planned earlier from the planner's own map,
 // placeholders from FileIds; an id the import gives (derived from the file's,
 // or salted) is no id anything earlier wrote.
