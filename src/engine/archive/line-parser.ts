@@ -54,7 +54,7 @@ const dropProto = (key: string, value: unknown) => (key === "__proto__" ? undefi
 export function parseJson(text: string): unknown {
   // the reviver costs; only text that could spell the key needs it: literally, or
   // with a \u escape of one of its letters (_ p r o t)
-  if (!text.includes("__proto__") && !PROTO_ESCAPE.test(text)) return JSON.parse(text);
+  if (!text.includes("__proto__") && !(text.includes("\\u00") && PROTO_ESCAPE.test(text))) return JSON.parse(text);
   return JSON.parse(text, dropProto);
 }
 
