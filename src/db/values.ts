@@ -155,11 +155,8 @@ function valueEncoder(model: ModelInfo, c: ColumnInfo, provider: Provider, form:
       };
       if (!driver) return date;
       const iso = (v: unknown) => (typeof v === "string" && isCanonicalInstant(v) ? v : date(v).toISOString());
-      if (provider === "sqlite") return (v) => `${iso(v).slice(0, 23)}+00:00`;
-      return (v) => {
-        const text = iso(v);
-        return `${text.slice(0, 10)} ${text.slice(11, 23)}`;
-      };
+      if (provider === "sqlite") return (v) => iso(v).replace("Z", "+00:00");
+      return (v) => iso(v).slice(0, 23).replace("T", " ");
     }
     case "Json":
       return (v) => (v === JSON_NULL ? "null" : JSON.stringify(v));

@@ -263,8 +263,13 @@ class MemberCheck extends Transform {
   }
 }
 
-/** bytes per read of an archive: each chunk costs a read, a CRC and an inflate call on the main thread, whatever its size (Node's default is 64 KiB) */
-export const READ_CHUNK = 1024 * 1024;
+/**
+ * Bytes per read of an archive: each chunk costs a read, a CRC and an inflate
+ * call on the main thread whatever its size (Node's default is 64 KiB), and
+ * what is buffered counts against a 1M import's 300 MB: 1 MiB chunks were no
+ * faster than these and held 5–8 MiB more (bench/README.md).
+ */
+export const READ_CHUNK = 256 * 1024;
 
 /** The decompressed data of a regular member, checked as it streams. Destroying it closes the file. */
 export function memberStream(path: string, entry: ZipEntry, limits: ReadLimits): Readable {
