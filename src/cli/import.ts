@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { Command, Option } from "commander";
+import { loadConfig } from "../config.js";
 import { NotFoundError } from "../engine/errors.js";
 import { importArchive, previewArchive } from "../engine/import/service.js";
 import type { KindPlanCounts } from "../engine/import/types.js";
@@ -41,7 +42,8 @@ export function importCommand(): Command {
     .option("--lenient", "skip malformed lines with a warning instead of failing", false)
     .option("--json", "print the result as JSON", false)
     .action(async (file: string, o: ImportCliOptions) => {
-      const rt = await openRuntime();
+      // one import, then the process ends: no spare worker process to start for a next one
+      const rt = await openRuntime({ config: { ...loadConfig(), spareWorkerSeconds: 0 } });
       try {
         const user = await rt.db.user.findUnique({ where: { email: o.user.trim().toLowerCase() } });
         if (!user) throw new NotFoundError(`no user with email ${o.user}`);
