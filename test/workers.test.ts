@@ -69,4 +69,22 @@ describe("Workers", () => {
     stopping.keepSpare();
     expect(JobWorker.spawn).toHaveBeenCalledTimes(2);
   });
+
+  it("logs why a worker runs from its sources, whether it was taken or started as the spare", async () => {
+    const note = "workers run from their sources under tsx: bundling failed (test)";
+    const warned: unknown[][] = [];
+    const workers = new Workers({ spareSeconds: 60, logger: { warn: (...args: unknown[]) => void warned.push(args) } as never });
+    for (const start of [() => workers.take(), async () => (workers.keepSpare(), undefined)]) {
+      vi.mocked(JobWorker.spawn).mockImplementationOnce(async () => {
+        const w = await spawn();
+        spawned.push(w);
+        return Object.assign(w, { note });
+      });
+      warned.length = 0;
+      await start();
+      await until(async () => warned.length === 1, "the note");
+      expect(warned[0]).toEqual([note]);
+    }
+    workers.stop();
+  });
 });

@@ -187,7 +187,6 @@ export class ExportJobs {
     this.cancels.set(id, cancel);
     try {
       const worker = await this.deps.workers.take();
-      if (worker.note) this.deps.logger.warn({ job: id }, worker.note);
       this.pids.set(id, worker.pid);
       this.deps.logger.info({ job: id, workerPid: worker.pid }, "export worker started");
       this.events.emit("worker", { jobId: id, pid: worker.pid });

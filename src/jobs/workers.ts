@@ -9,6 +9,7 @@ import { JobWorker } from "./worker-process.js";
 export interface WorkersOptions {
   /** how long a spare waits for a job (0: no spare) */
   spareSeconds: number;
+  /** told why workers run from their sources under tsx (the bundle did not build), and of a spare that failed to start */
   logger?: Pick<Logger, "warn">;
 }
 
@@ -27,19 +28,26 @@ export class Workers {
       const worker = await spare.worker.catch(() => undefined);
       if (worker?.alive) return worker;
     }
-    return JobWorker.spawn();
+    return this.spawn();
   }
 
   /** Starts a spare unless there is one (call it after a job, so that it does not compete with one). */
   keepSpare(): void {
     const seconds = this.options.spareSeconds;
     if (this.stopped || this.spare || !seconds) return;
-    const worker = JobWorker.spawn();
+    const worker = this.spawn();
     worker.catch((err) => this.options.logger?.warn({ err }, "could not start a spare worker"));
     const timer = setTimeout(() => this.retire(), seconds * 1000);
     // the timer never keeps the process alive (tests, a CLI); stop() kills the spare itself
     timer.unref();
     this.spare = { worker, timer };
+  }
+
+  private async spawn(): Promise<JobWorker> {
+    const worker = await JobWorker.spawn();
+    // said once per process, by the first worker that runs from its sources
+    if (worker.note) this.options.logger?.warn(worker.note);
+    return worker;
   }
 
   /** Kills the spare and starts no more. */
