@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "../src/auth/users.js";
 import { InvalidArchiveError } from "../src/engine/errors.js";
 import { INTERRUPTED } from "../src/engine/import/history.js";
+import { MAX_LISTED_CONFLICTS } from "../src/engine/import/plan.js";
 import { runImport, preview } from "../src/engine/import/run.js";
 import { recoverImports } from "../src/engine/import/service.js";
 import type { ImportOptions } from "../src/engine/import/types.js";
@@ -183,6 +185,20 @@ describe("import engine", () => {
   });
 
   // last: every import of this file has run
+  it("lists the first MAX_LISTED_CONFLICTS conflicts and counts them all", async () => {
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const [metadata, ...records] = await exportLines(alice.id);
+    const category = records.find((l) => l.type === "category")!;
+    const n = MAX_LISTED_CONFLICTS + 25;
+    const many = Array.from({ length: n }, (_, i) => ({ type: "category", data: { ...category.data, id: randomUUID(), name: `many ${i}` } }));
+    const dave = await user("dave-many@example.com");
+    const plan = await preview(h.rt.config.database, { targetUserId: dave.id, options: opts(), source: source([metadata, ...many]) });
+    expect(plan.conflicts).toHaveLength(MAX_LISTED_CONFLICTS);
+    expect(plan.conflictTotal).toBe(n);
+    expect(plan.conflicts.every((c) => c.type === "ForeignRecordConflict")).toBe(true);
+    expect(plan.counts.category).toEqual({ create: 0, update: 0, skip: 0, remap: n });
+  });
+
   it("imports without a warning from the drivers", () => {
     expect(warnings).toEqual([]);
   });

@@ -48,8 +48,6 @@ export interface PlanSink {
   end(): Promise<void>;
 }
 
-const key = (kind: KindName, id: string) => `${kind}\u0000${id}`;
-
 function emptyCounts(): KindPlanCounts {
   return { create: 0, update: 0, skip: 0, remap: 0 };
 }
@@ -63,6 +61,30 @@ interface FileRecord {
 }
 
 type Ref = { id: string } | { missing: true } | { dropped: true };
+
+/**
+ * Per kind, id → whether the target user holds it (false: someone else
+ * does); ids nobody holds are not in it. Keyed by the ids as they are, not a
+ * kind + id text made for every look-up (a page allocated a few per record).
+ */
+class Holders {
+  private byKind = new Map<KindName, Map<string, boolean>>();
+
+  set(kind: KindName, id: string, mine: boolean): void {
+    let ids = this.byKind.get(kind);
+    if (!ids) this.byKind.set(kind, (ids = new Map()));
+    ids.set(id, mine);
+  }
+
+  get(kind: KindName, id: string): boolean | undefined {
+    return this.byKind.get(kind)?.get(id);
+  }
+}
+
+/** A field's value as it will be written: its resolved reference when it has one. */
+function resolvedValue(data: Row, resolvedRefs: Row | null, field: string): unknown {
+  return resolvedRefs && field in resolvedRefs ? resolvedRefs[field] : data[field];
+}
 
 class Planner {
   readonly plan: ImportPlan;
@@ -118,6 +140,18 @@ class Planner {
     const resolution = chooseResolution(this.options, full);
     if (listed) this.plan.conflicts.push({ ...full, resolution });
     return resolution;
+  }
+
+  /**
+   * A conflict past the listed ones with one way out (a million foreign
+   * records): counted, and nothing is built for it. Undefined when it has to
+   * go through conflict().
+   */
+  private countedOnly(type: ConflictType): Resolution | undefined {
+    const allowed = ALLOWED[type];
+    if (allowed.length !== 1 || this.plan.conflicts.length < MAX_LISTED_CONFLICTS) return undefined;
+    this.plan.conflictTotal++;
+    return allowed[0];
   }
 
   // ---------- pass A ----------
@@ -300,13 +334,13 @@ class Planner {
   }
 
   /** Resolves a reference to the id it will have after the import, or why it cannot. */
-  private resolveRef(kinds: readonly KindName[], id: string, targetOwned: Set<string>): Ref {
+  private resolveRef(kinds: readonly KindName[], id: string, targetOwned: Holders): Ref {
     const l = this.ids.fileLine(kinds, id);
     if (l !== undefined) return this.ids.state[l] & DROPPED ? { dropped: true } : { id: this.ids.targetOfLine(l, id) };
     // a placeholder made for an earlier record (and, in an import, written already)
     const p = this.ids.placeholderOf(kinds, id);
     if (p) return { id: p.targetId };
-    for (const k of kinds) if (targetOwned.has(key(k, id))) return { id };
+    for (const k of kinds) if (targetOwned.get(k, id)) return { id };
     return { missing: true };
   }
 
@@ -319,23 +353,23 @@ class Planner {
         if (this.ids.fileLine(kinds, id) === undefined) for (const k of kinds) (wanted.get(k) ?? wanted.set(k, new Set()).get(k)!).add(id);
         return undefined;
       });
-    const targetOwned = new Set<string>();
+    const targetOwned = new Holders();
     for (const [k, ids] of wanted) {
-      for (const [id, mine] of await owners(this.reader, kindDef(k)!, [...ids], this.targetUserId)) if (mine) targetOwned.add(key(k, id));
+      for (const [id, mine] of await owners(this.reader, kindDef(k)!, [...ids], this.targetUserId)) if (mine) targetOwned.set(k, id, true);
     }
     // which ids of these records exist already, and whose (in someone else's file every record moves: only the ids it moves to count)
     const byKind = new Map<KindDef, FileRecord[]>();
     for (const r of records) (byKind.get(r.kind) ?? byKind.set(r.kind, []).get(r.kind)!).push(r);
-    const existing = new Map<string, boolean>();
+    const existing = new Holders();
     if (!this.plan.crossUser)
       for (const [kind, rs] of byKind)
-        for (const [id, mine] of await owners(this.reader, kind, rs.map((r) => r.data.id as string), this.targetUserId)) existing.set(key(kind.kind, id), mine);
+        for (const [id, mine] of await owners(this.reader, kind, rs.map((r) => r.data.id as string), this.targetUserId)) existing.set(kind.kind, id, mine);
     // records that cannot keep their id get one derived from it: is that one taken (by an earlier import of the same file)?
     for (const [kind, rs] of byKind) {
       const derived: string[] = [];
       for (const r of rs)
-        if (this.plan.crossUser || existing.get(key(kind.kind, r.data.id as string)) === false) derived.push((r.derived = this.ids.remapId(kind.kind, r.data.id as string)));
-      for (const [id, mine] of await owners(this.reader, kind, derived, this.targetUserId)) existing.set(key(kind.kind, id), mine);
+        if (this.plan.crossUser || existing.get(kind.kind, r.data.id as string) === false) derived.push((r.derived = this.ids.remapId(kind.kind, r.data.id as string)));
+      for (const [id, mine] of await owners(this.reader, kind, derived, this.targetUserId)) existing.set(kind.kind, id, mine);
     }
     await this.prefetchNaturalKeys(byKind);
 
@@ -355,15 +389,13 @@ class Planner {
     return Action.Skip;
   }
 
-  private async decideRecord(r: FileRecord, existing: Map<string, boolean>, targetOwned: Set<string>, cyclic: boolean): Promise<Action> {
+  private async decideRecord(r: FileRecord, existing: Holders, targetOwned: Holders, cyclic: boolean): Promise<Action> {
     const kind = r.kind;
     const sourceId = r.data.id as string;
-    const k = key(kind.kind, sourceId);
 
     // 1. references: every column reference must resolve (file first, then the target's data)
-    // the references as they will be (the record itself is rewritten when it is written)
-    const resolvedRefs = new Map<string, unknown>();
-    const resolved = (f: string) => (resolvedRefs.has(f) ? resolvedRefs.get(f) : r.data[f]);
+    // the references as they will be (the record itself is rewritten when it is written); made when one is
+    let resolvedRefs: Row | null = null;
     for (const ref of kind.refs) {
       const id = r.data[ref.field];
       if (typeof id !== "string" || !id) continue;
@@ -371,7 +403,7 @@ class Planner {
       if (!kinds) continue;
       const res = this.resolveRef(kinds, id, targetOwned);
       if ("id" in res && !(cyclic && this.isForward(kinds, id, r.line))) {
-        resolvedRefs.set(ref.field, res.id);
+        (resolvedRefs ??= {})[ref.field] = res.id;
         continue;
       }
       if ("dropped" in res) {
@@ -399,7 +431,7 @@ class Planner {
         ]);
       }
       if (resolution === "CREATE_PLACEHOLDER") {
-        resolvedRefs.set(ref.field, await this.placeholder(refKind, id));
+        (resolvedRefs ??= {})[ref.field] = await this.placeholder(refKind, id);
         continue;
       }
       return this.skip(r);
@@ -408,10 +440,10 @@ class Planner {
     // 2. the record's own id. One that cannot be kept (the file is someone else's, or
     // — never said — someone else holds the id) becomes an id derived from it, so
     // importing the same file again meets the records it made the first time.
-    const owner = existing.get(k);
+    const owner = existing.get(kind.kind, sourceId);
     const mustMove = this.plan.crossUser || owner === false;
     const candidate = mustMove ? (r.derived ?? this.ids.remapId(kind.kind, sourceId)) : sourceId;
-    const candidateOwner = existing.get(key(kind.kind, candidate));
+    const candidateOwner = existing.get(kind.kind, candidate);
     let action: Action;
     let targetId = candidate;
     if (candidateOwner === true) {
@@ -437,15 +469,16 @@ class Planner {
         targetId = this.ids.freshId(kind.kind, sourceId);
       }
     } else if (this.plan.crossUser) {
-      this.conflict({
-        type: "ForeignRecordConflict",
-        kind: kind.kind,
-        line: r.line,
-        sourceId,
-        existingId: null,
-        suggestedResolution: "CREATE_NEW",
-        message: `exported by another user: created under a new id`,
-      });
+      if (!this.countedOnly("ForeignRecordConflict"))
+        this.conflict({
+          type: "ForeignRecordConflict",
+          kind: kind.kind,
+          line: r.line,
+          sourceId,
+          existingId: null,
+          suggestedResolution: "CREATE_NEW",
+          message: `exported by another user: created under a new id`,
+        });
       action = Action.Remap;
       // astronomically unlikely: the derived id is taken by someone else
       if (candidateOwner === false) targetId = randomUUID();
@@ -457,7 +490,7 @@ class Planner {
 
     // 3. natural key (app name, persona name, ontology of a persona, summary of video+persona)
     if (kind.naturalKey && action !== Action.Update) {
-      const nk = kind.naturalKey.map(resolved);
+      const nk = kind.naturalKey.map((f) => resolvedValue(r.data, resolvedRefs, f));
       const existingId = this.plannedKeys.get(kind.kind, nk) ?? (await this.naturalKeyOwner(kind, nk));
       if (existingId && existingId !== targetId) {
         const canRename = kind.naturalKey.length === 1 && kind.naturalKey[0] === "name";
@@ -480,7 +513,7 @@ class Planner {
           return merged;
         }
         // RENAME
-        const name = await this.freeName(kind, String(resolved("name")));
+        const name = await this.freeName(kind, String(resolvedValue(r.data, resolvedRefs, "name")));
         this.renames.set(r.line, name);
         this.plannedKeys.set(kind.kind, [name], targetId);
       } else {
