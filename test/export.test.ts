@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KINDS, kindDef, lineSchema, walkRefs, type KindName } from "../src/engine/kinds/index.js";
+import { KINDS, kindDef, lineSchema, walkColumnRefs, walkRefs, type KindName } from "../src/engine/kinds/index.js";
 import { selectedRecords } from "../src/engine/records.js";
 import { seedDemo } from "../src/seed/index.js";
 import { graphql } from "./gql/index.js";
@@ -141,8 +141,8 @@ function checkLines(lines: Line[]) {
     expect(kind, line.type).toBeDefined();
     const parsed = lineSchema(kind!).safeParse(line.data);
     expect(parsed.success, `${line.type} ${JSON.stringify(parsed.error?.issues?.slice(0, 2))}`).toBe(true);
-    walkRefs({ ...kind!, jsonRefs: undefined }, structuredClone(line.data), (_kinds, id, path) => {
-      if (ids.has(id) && !seen.has(id)) forward.push(`${line.type}.${path} -> ${id}`);
+    walkColumnRefs(kind!, structuredClone(line.data), (kinds, id) => {
+      if (ids.has(id) && !seen.has(id)) forward.push(`${line.type} ${line.data.id} -> ${kinds.join("|")} ${id}`);
       return undefined;
     });
     seen.add(line.data.id as string);
@@ -171,8 +171,8 @@ describe("exportBackup (ZIP) through HTTP", () => {
     const dangling: string[] = [];
     const all = new Set(lines.map((l) => l.data.id));
     for (const line of lines.slice(1))
-      walkRefs(kindDef(line.type)!, structuredClone(line.data), (_k, id, path) => {
-        if (!all.has(id)) dangling.push(`${line.type}.${path} -> ${id}`);
+      walkRefs(kindDef(line.type)!, structuredClone(line.data), (kinds, id) => {
+        if (!all.has(id)) dangling.push(`${line.type} ${line.data.id} -> ${kinds.join("|")} ${id}`);
         return undefined;
       });
     expect(dangling).toEqual([]);

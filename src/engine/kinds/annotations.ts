@@ -3,7 +3,7 @@
 import { ENDPOINT_KINDS, isObj, visitField, visitIdList, walkGloss, walkStructure, walkTypeAssignments } from "./refs.js";
 import type { KindDef, KindName, Row } from "./types.js";
 
-const glossy = (row: Row, field: string, visit: Parameters<NonNullable<KindDef["jsonRefs"]>>[1]) => walkGloss(row[field], visit, field);
+const glossy = (row: Row, field: string, visit: Parameters<NonNullable<KindDef["jsonRefs"]>>[1]) => walkGloss(row[field], visit);
 
 const MEMBER_KINDS: Record<string, readonly KindName[]> = {
   entity: ["worldEntity", "worldLocation"],
@@ -50,7 +50,7 @@ export const annotationKinds: KindDef[] = [
     placeholder: namedPlaceholder("entity"),
     jsonRefs: (row, visit) => {
       glossy(row, "description", visit);
-      walkTypeAssignments(row.typeAssignments, visit, "typeAssignments");
+      walkTypeAssignments(row.typeAssignments, visit);
     },
     pulledBy: [{ kind: "annotation", relation: "annotations" }],
   }),
@@ -58,7 +58,7 @@ export const annotationKinds: KindDef[] = [
     placeholder: namedPlaceholder("location"),
     jsonRefs: (row, visit) => {
       glossy(row, "description", visit);
-      walkTypeAssignments(row.typeAssignments, visit, "typeAssignments");
+      walkTypeAssignments(row.typeAssignments, visit);
     },
     pulledBy: [{ kind: "annotation", relation: "annotations" }],
   }),
@@ -68,12 +68,12 @@ export const annotationKinds: KindDef[] = [
       glossy(row, "description", visit);
       const interpretations = row.personaInterpretations;
       if (!Array.isArray(interpretations)) return;
-      interpretations.forEach((p, i) => {
+      interpretations.forEach((p) => {
         if (!isObj(p)) return;
-        visitField(p, "personaId", ["persona"], visit, `personaInterpretations[${i}]`);
+        visitField(p, "personaId", ["persona"], visit);
         if (Array.isArray(p.participants))
-          p.participants.forEach((x, j) => {
-            if (isObj(x)) visitField(x, "entityId", ["worldEntity", "worldLocation"], visit, `personaInterpretations[${i}].participants[${j}]`);
+          p.participants.forEach((x) => {
+            if (isObj(x)) visitField(x, "entityId", ["worldEntity", "worldLocation"], visit);
           });
       });
     },
@@ -83,7 +83,7 @@ export const annotationKinds: KindDef[] = [
     placeholder: (id) => ({ id, type: "instant", label: `placeholder time ${id}` }),
     jsonRefs: (row, visit) => {
       const refs = isObj(row.extra) ? row.extra.videoReferences : undefined;
-      if (Array.isArray(refs)) refs.forEach((r, i) => isObj(r) && visitField(r, "videoId", ["video"], visit, `extra.videoReferences[${i}]`));
+      if (Array.isArray(refs)) refs.forEach((r) => isObj(r) && visitField(r, "videoId", ["video"], visit));
     },
     pulledBy: [{ kind: "annotation", relation: "annotations" }],
   }),
@@ -91,11 +91,11 @@ export const annotationKinds: KindDef[] = [
     jsonRefs: (row, visit) => {
       glossy(row, "description", visit);
       const kinds = MEMBER_KINDS[String(row.memberKind)];
-      if (kinds) visitIdList(row, "members", kinds, visit, "");
-      walkTypeAssignments(row.typeAssignments, visit, "typeAssignments");
+      if (kinds) visitIdList(row, "members", kinds, visit);
+      walkTypeAssignments(row.typeAssignments, visit);
       if (isObj(row.extra)) {
-        visitField(row.extra, "timeCollectionId", ["worldCollection"], visit, "extra");
-        walkStructure(row.extra.structure, visit, "extra.structure");
+        visitField(row.extra, "timeCollectionId", ["worldCollection"], visit);
+        walkStructure(row.extra.structure, visit);
       }
     },
   }),
@@ -110,7 +110,7 @@ export const annotationKinds: KindDef[] = [
     jsonRefs: (row, visit) => {
       for (const field of ["entityTypes", "eventTypes", "roleTypes", "relationTypes"]) {
         const types = row[field];
-        if (Array.isArray(types)) types.forEach((t, i) => isObj(t) && walkGloss(t.gloss, visit, `${field}[${i}].gloss`));
+        if (Array.isArray(types)) types.forEach((t) => isObj(t) && walkGloss(t.gloss, visit));
       }
     },
   },
@@ -171,13 +171,13 @@ export const annotationKinds: KindDef[] = [
       glossy(row, "gloss", visit);
       const x = row.extra;
       if (!isObj(x)) return;
-      walkGloss(x.claimerGloss, visit, "extra.claimerGloss");
-      walkGloss(x.claimRelation, visit, "extra.claimRelation");
-      visitField(x, "claimEventId", ["worldEvent"], visit, "extra");
-      visitField(x, "claimTimeId", ["worldTime"], visit, "extra");
-      visitField(x, "claimLocationId", ["worldLocation", "worldEntity"], visit, "extra");
+      walkGloss(x.claimerGloss, visit);
+      walkGloss(x.claimRelation, visit);
+      visitField(x, "claimEventId", ["worldEvent"], visit);
+      visitField(x, "claimTimeId", ["worldTime"], visit);
+      visitField(x, "claimLocationId", ["worldLocation", "worldEntity"], visit);
       if (Array.isArray(x.timeSpans))
-        x.timeSpans.forEach((s, i) => isObj(s) && visitIdList(s, "annotationIds", ["annotation"], visit, `extra.timeSpans[${i}]`));
+        x.timeSpans.forEach((s) => isObj(s) && visitIdList(s, "annotationIds", ["annotation"], visit));
     },
   },
   {
@@ -202,7 +202,7 @@ export const annotationKinds: KindDef[] = [
       { field: "targetId", kinds: (r) => ENDPOINT_KINDS[String(r.targetType)] ?? null },
     ],
     jsonRefs: (row, visit) => {
-      if (isObj(row.metadata)) visitField(row.metadata, "personaId", ["persona"], visit, "metadata");
+      if (isObj(row.metadata)) visitField(row.metadata, "personaId", ["persona"], visit);
     },
     filterColumns: { dateRange: "createdAt" },
   },

@@ -85,7 +85,7 @@ export function walkColumnRefs(kind: KindDef, row: Row, visit: RefVisitor): void
     if (typeof id !== "string" || id === "") continue;
     const kinds = refKinds(ref, row);
     if (!kinds) continue;
-    const next = visit(kinds, id, ref.field);
+    const next = visit(kinds, id);
     if (next !== undefined) row[ref.field] = next;
   }
 }

@@ -31,67 +31,64 @@ export const ENDPOINT_KINDS: Record<string, readonly KindName[]> = {
   time_collection: ["worldCollection"],
 };
 
-export function visitField(o: Obj, key: string, kinds: readonly KindName[], visit: RefVisitor, path: string): void {
+export function visitField(o: Obj, key: string, kinds: readonly KindName[], visit: RefVisitor): void {
   const v = o[key];
   if (typeof v !== "string" || v === "") return;
-  const next = visit(kinds, v, `${path}.${key}`);
+  const next = visit(kinds, v);
   if (next !== undefined) o[key] = next;
 }
 
-export function visitIdList(o: Obj, key: string, kinds: readonly KindName[], visit: RefVisitor, path: string): void {
+export function visitIdList(o: Obj, key: string, kinds: readonly KindName[], visit: RefVisitor): void {
   const list = o[key];
   if (!Array.isArray(list)) return;
   list.forEach((v, i) => {
     if (typeof v !== "string") return;
-    const next = visit(kinds, v, `${path}.${key}[${i}]`);
+    const next = visit(kinds, v);
     if (next !== undefined) list[i] = next;
   });
 }
 
 /** Rich-text gloss arrays: objectRef, annotationRef, claimRef and typeRef items. */
-export function walkGloss(items: unknown, visit: RefVisitor, path: string): void {
+export function walkGloss(items: unknown, visit: RefVisitor): void {
   if (!Array.isArray(items)) return;
-  items.forEach((item, i) => {
-    if (!isObj(item)) return;
-    const p = `${path}[${i}]`;
+  for (const item of items) {
+    if (!isObj(item)) continue;
     switch (item.type) {
       case "objectRef": {
         const kinds = OBJECT_REF_KINDS[String(item.refType)] ?? OBJECT_REF_KINDS["entity-object"];
-        visitField(item, "content", kinds, visit, p);
+        visitField(item, "content", kinds, visit);
         break;
       }
       case "annotationRef":
-        visitField(item, "content", ["annotation"], visit, p);
+        visitField(item, "content", ["annotation"], visit);
         break;
       case "claimRef":
-        visitField(item, "content", ["claim"], visit, p);
-        visitField(item, "refClaimId", ["claim"], visit, p);
+        visitField(item, "content", ["claim"], visit);
+        visitField(item, "refClaimId", ["claim"], visit);
         break;
       case "typeRef": {
         // a typeRef normally names an ontology type (kept as is); naming an instance kind makes it an object ref
         const instance = OBJECT_REF_KINDS[String(item.refType)];
-        if (instance) visitField(item, "content", instance, visit, p);
-        visitField(item, "refPersonaId", ["persona"], visit, p);
+        if (instance) visitField(item, "content", instance, visit);
+        visitField(item, "refPersonaId", ["persona"], visit);
         break;
       }
     }
-  });
+  }
 }
 
 /** `[{ personaId, ... }]` assignment lists on world objects. */
-export function walkTypeAssignments(list: unknown, visit: RefVisitor, path: string): void {
+export function walkTypeAssignments(list: unknown, visit: RefVisitor): void {
   if (!Array.isArray(list)) return;
-  list.forEach((a, i) => {
-    if (isObj(a)) visitField(a, "personaId", ["persona"], visit, `${path}[${i}]`);
-  });
+  for (const a of list) if (isObj(a)) visitField(a, "personaId", ["persona"], visit);
 }
 
 /** Event collection structures: trees of `{ eventId, children }`. */
-export function walkStructure(node: unknown, visit: RefVisitor, path: string): void {
-  if (Array.isArray(node)) return node.forEach((n, i) => walkStructure(n, visit, `${path}[${i}]`));
+export function walkStructure(node: unknown, visit: RefVisitor): void {
+  if (Array.isArray(node)) return node.forEach((n) => walkStructure(n, visit));
   if (!isObj(node)) return;
-  visitField(node, "eventId", ["worldEvent"], visit, path);
-  walkStructure(node.children, visit, `${path}.children`);
+  visitField(node, "eventId", ["worldEvent"], visit);
+  walkStructure(node.children, visit);
 }
 
 export { isObj };

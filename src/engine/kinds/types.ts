@@ -32,7 +32,7 @@ export type Row = Record<string, unknown>;
  * name (gloss `entity-object` refs may point at an entity or a location).
  * Returning a string replaces the id; returning undefined keeps it.
  */
-export type RefVisitor = (kinds: readonly KindName[], id: string, path: string) => string | undefined;
+export type RefVisitor = (kinds: readonly KindName[], id: string) => string | undefined;
 
 /** A column holding the id of another record. */
 export interface ColumnRef {
