@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { print } from "graphql";
 import { graphql } from "./gql/index.js";
+import { openDb } from "../src/db/client.js";
 import { testDatabase, type TestDatabase } from "./support/database.js";
 import { cliEnv, runCli, startServe, stop } from "./support/cli.js";
 import { readNative, sha256 } from "./support/archive.js";
@@ -55,6 +56,34 @@ describe("stowage serve", () => {
     await new Promise((r) => setTimeout(r, 300));
     await stop(second.child);
     expect(second.output()).not.toContain("stw_");
+  });
+});
+
+describe("stowage serve after a crash", () => {
+  it("fails the export job and the import the previous process left running, as interrupted", async () => {
+    const handle = await openDb(tdb.database);
+    let jobId: string;
+    let importId: string;
+    try {
+      const owner = await handle.db.user.create({ data: { email: "crashed@example.com" } });
+      jobId = (await handle.db.exportJob.create({ data: { ownerId: owner.id, requestedById: owner.id, format: "ZIP", filter: {}, status: "RUNNING", startedAt: new Date() } })).id;
+      importId = (
+        await handle.db.importRecord.create({
+          data: { requestedById: owner.id, targetUserId: owner.id, filename: "a.zip", sha256: "x", byteSize: 1n, format: "ZIP", mode: "SKIP", options: {}, status: "RUNNING" },
+        })
+      ).id;
+    } finally {
+      await handle.close();
+    }
+    const srv = await startServe(env, /GraphQL and GraphiQL at/);
+    await stop(srv.child);
+    const after = await openDb(tdb.database);
+    try {
+      expect(await after.db.exportJob.findUniqueOrThrow({ where: { id: jobId } })).toMatchObject({ status: "FAILED", error: expect.stringMatching(/interrupted/) });
+      expect(await after.db.importRecord.findUniqueOrThrow({ where: { id: importId } })).toMatchObject({ status: "FAILED", error: expect.stringMatching(/interrupted/) });
+    } finally {
+      await after.close();
+    }
   });
 });
 
