@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type { RawReader } from "../../db/raw.js";
 import { InvalidArchiveError, type LineProblem } from "../errors.js";
-import { KINDS, kindDef, lineSchema, ownKind, walkColumnRefs, walkRefs, type KindDef, type KindName, type Row } from "../kinds/index.js";
+import { KINDS, kindDef, lineSchema, ownKind, refKinds, type KindDef, type KindName, type Row } from "../kinds/index.js";
 import { Action, COUNTED, DROPPED, FileIds, INVALID, type IdMapping, type Placeholder } from "./file-ids.js";
 import { naturalKeyHolders, owners } from "./lookups.js";
 import { PlannedKeys } from "./planned-keys.js";
@@ -58,7 +58,12 @@ interface FileRecord {
   data: Row;
   /** the id derived from its own, when it cannot keep that one (made for the page's look-up, used when it is decided) */
   derived?: string;
+  /** per column reference (kind.refs' order): the file's line it names, NOT_IN_FILE, or undefined when it names nothing */
+  refLines?: (number | undefined)[];
 }
+
+/** a column reference to no record of the file */
+const NOT_IN_FILE = -1;
 
 type Ref = { id: string } | { missing: true } | { dropped: true };
 
@@ -322,21 +327,33 @@ class Planner {
 
   /** A column reference to an in-file record not decided yet. */
   private forwardRef(r: FileRecord): boolean {
-    let forward = false;
-    // a visitor that returns nothing writes nothing: the record itself can be walked
-    walkColumnRefs(r.kind, r.data, (kinds, id) => {
-      // earlier lines are decided first (pages go in line order); only later ones can be pending
-      const line = this.ids.fileLine(kinds, id);
-      if (line !== undefined && ((line > r.line && !this.ids.decided(line)) || this.pendingLines.has(line))) forward = true;
-      return undefined;
-    });
-    return forward;
+    // earlier lines are decided first (pages go in line order); only later ones can be pending
+    for (const line of this.refLines(r))
+      if (line !== undefined && line !== NOT_IN_FILE && ((line > r.line && !this.ids.decided(line)) || this.pendingLines.has(line))) return true;
+    return false;
   }
 
-  /** Resolves a reference to the id it will have after the import, or why it cannot. */
-  private resolveRef(kinds: readonly KindName[], id: string, targetOwned: Holders): Ref {
-    const l = this.ids.fileLine(kinds, id);
-    if (l !== undefined) return this.ids.state[l] & DROPPED ? { dropped: true } : { id: this.ids.targetOfLine(l, id) };
+  /**
+   * The lines the record's column references name, looked up once for the
+   * forward check, the page's look-ups and the decision: which line holds an
+   * id is settled by pass A.
+   */
+  private refLines(r: FileRecord): (number | undefined)[] {
+    if (r.refLines) return r.refLines;
+    const refs = r.kind.refs;
+    const lines: (number | undefined)[] = new Array(refs.length);
+    for (let i = 0; i < refs.length; i++) {
+      const id = r.data[refs[i].field];
+      if (typeof id !== "string" || !id) continue;
+      const kinds = refKinds(refs[i], r.data);
+      if (kinds) lines[i] = this.ids.fileLine(kinds, id) ?? NOT_IN_FILE;
+    }
+    return (r.refLines = lines);
+  }
+
+  /** Resolves a reference (on `line` of the file, or NOT_IN_FILE) to the id it will have after the import, or why it cannot. */
+  private resolveRef(kinds: readonly KindName[], id: string, targetOwned: Holders, line: number): Ref {
+    if (line !== NOT_IN_FILE) return this.ids.state[line] & DROPPED ? { dropped: true } : { id: this.ids.targetOfLine(line, id) };
     // a placeholder made for an earlier record (and, in an import, written already)
     const p = this.ids.placeholderOf(kinds, id);
     if (p) return { id: p.targetId };
@@ -348,11 +365,18 @@ class Planner {
     if (!records.length) return;
     // which referenced ids (not in the file) the target user holds
     const wanted = new Map<KindName, Set<string>>();
-    for (const r of records)
-      walkRefs(r.kind, r.data, (kinds, id) => {
-        if (this.ids.fileLine(kinds, id) === undefined) for (const k of kinds) (wanted.get(k) ?? wanted.set(k, new Set()).get(k)!).add(id);
+    const want = (kinds: readonly KindName[], id: string) => {
+      for (const k of kinds) (wanted.get(k) ?? wanted.set(k, new Set()).get(k)!).add(id);
+    };
+    for (const r of records) {
+      const lines = this.refLines(r);
+      const refs = r.kind.refs;
+      for (let i = 0; i < refs.length; i++) if (lines[i] === NOT_IN_FILE) want(refKinds(refs[i], r.data)!, r.data[refs[i].field] as string);
+      r.kind.jsonRefs?.(r.data, (kinds, id) => {
+        if (this.ids.fileLine(kinds, id) === undefined) want(kinds, id);
         return undefined;
       });
+    }
     const targetOwned = new Holders();
     for (const [k, ids] of wanted) {
       for (const [id, mine] of await owners(this.reader, kindDef(k)!, [...ids], this.targetUserId)) if (mine) targetOwned.set(k, id, true);
@@ -396,12 +420,14 @@ class Planner {
     // 1. references: every column reference must resolve (file first, then the target's data)
     // the references as they will be (the record itself is rewritten when it is written); made when one is
     let resolvedRefs: Row | null = null;
-    for (const ref of kind.refs) {
-      const id = r.data[ref.field];
-      if (typeof id !== "string" || !id) continue;
-      const kinds = typeof ref.kinds === "function" ? ref.kinds(r.data) : ref.kinds;
-      if (!kinds) continue;
-      const res = this.resolveRef(kinds, id, targetOwned);
+    const lines = this.refLines(r);
+    for (let i = 0; i < kind.refs.length; i++) {
+      const ref = kind.refs[i];
+      const line = lines[i];
+      if (line === undefined) continue;
+      const id = r.data[ref.field] as string;
+      const kinds = refKinds(ref, r.data)!;
+      const res = this.resolveRef(kinds, id, targetOwned, line);
       if ("id" in res && !(cyclic && this.isForward(kinds, id, r.line))) {
         (resolvedRefs ??= {})[ref.field] = res.id;
         continue;
