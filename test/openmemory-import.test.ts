@@ -652,6 +652,12 @@ describe("the exact column (kinds/exact.ts)", () => {
     const finer = schema.safeParse({ ...line, createdAt: "2024-07-18T13:47:52.0313371Z" });
     expect(finer.success).toBe(false);
     expect(finer.error?.issues[0].message).toMatch(/6 fractional digits/);
+    // toISOString's own shape is checked without Date.parse: a day no calendar has still fails
+    for (const t of ["2024-02-30T13:47:52.031Z", "2024-07-18T24:47:52.031Z", "2024-07-18 13:47:52", "yesterday", ""]) {
+      const r = schema.safeParse({ ...line, createdAt: t });
+      expect(r.success, t).toBe(false);
+      expect(r.error?.issues[0].message, t).toBe("expected an ISO-8601 timestamp");
+    }
     expect(schema.safeParse({ ...line, exact: { metadata: 1 } }).success).toBe(false);
   });
 

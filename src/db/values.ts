@@ -53,10 +53,17 @@ export function isCanonicalInstant(s: string): boolean {
     const want = INSTANT_SHAPE.charCodeAt(i);
     if (want === 100 /* d */ ? c < 48 || c > 57 : c !== want) return false;
   }
+  return twoDigits(s, 11) <= 23 && twoDigits(s, 14) <= 59 && twoDigits(s, 17) <= 59 && isCalendarDay(s);
+}
+
+/** True when the text begins with a day the calendar has, as "YYYY-MM-DD" (Date parsing takes "2024-02-30" as March 1st). */
+export function isCalendarDay(s: string): boolean {
+  if (s.length < 10 || s[4] !== "-" || s[7] !== "-") return false;
+  for (const i of [0, 1, 2, 3, 5, 6, 8, 9]) if (s.charCodeAt(i) < 48 || s.charCodeAt(i) > 57) return false;
   const year = twoDigits(s, 0) * 100 + twoDigits(s, 2);
   const month = twoDigits(s, 5);
   const day = twoDigits(s, 8);
-  if (month < 1 || month > 12 || day < 1 || twoDigits(s, 11) > 23 || twoDigits(s, 14) > 59 || twoDigits(s, 17) > 59) return false;
+  if (month < 1 || month > 12 || day < 1) return false;
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   return day <= DAYS_IN_MONTH[month - 1] + (leap ? 1 : 0);
 }

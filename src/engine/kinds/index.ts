@@ -3,6 +3,7 @@
 // import and id remapping all walk this list.
 import { z } from "zod";
 import { modelInfos, type ColumnInfo } from "../../db/models.js";
+import { isCalendarDay, isCanonicalInstant } from "../../db/values.js";
 import { annotationKinds } from "./annotations.js";
 import { entriesOf, entryStillHolds, instantEntry, splitInstant, type ExactEntries } from "./exact.js";
 import { memoryKinds } from "./memories.js";
@@ -106,11 +107,14 @@ export function lineColumns(kind: KindDef): ColumnInfo[] {
   return cols;
 }
 
-const iso = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}T/.test(s), "expected an ISO-8601 timestamp")
+const iso = z.string().check((ctx) => {
+  const s = ctx.value;
+  // what every exporter of ours writes (toISOString) is checked without Date.parse or a regex
+  if (isCanonicalInstant(s)) return;
+  if (Number.isNaN(Date.parse(s)) || s[10] !== "T" || !isCalendarDay(s)) ctx.issues.push({ code: "custom", message: "expected an ISO-8601 timestamp", input: s });
   // microseconds are kept (exact.ts); finer digits would be dropped without a word
-  .refine((s) => !/T\d{2}:\d{2}:\d{2}[.,]\d{7}/.test(s), "expected at most 6 fractional digits of a second");
+  else if (/T\d{2}:\d{2}:\d{2}[.,]\d{7}/.test(s)) ctx.issues.push({ code: "custom", message: "expected at most 6 fractional digits of a second", input: s });
+});
 const exactShape = z.record(z.string(), z.string());
 
 function columnSchema(c: ColumnInfo, enumValues: Map<string, Set<string>>): z.ZodType {
