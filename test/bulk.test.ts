@@ -259,6 +259,37 @@ describe("bulkInsert mechanics", () => {
   });
 });
 
+describe("DriverWriter.replaceTexts", () => {
+  it("replaces each text in the given String and JSON columns of the listed rows only, after what is buffered, in any number of pairs", async () => {
+    const s = viaDriver;
+    const x = "a0000000-0000-4000-8000-00000000000a";
+    const y = "b0000000-0000-4000-8000-00000000000b";
+    const many = Array.from({ length: 20 }, (_, i) => [`c${String(i).padStart(7, "0")}-0000-4000-8000-000000000000`, `d${String(i).padStart(7, "0")}-0000-4000-8000-000000000000`] as const);
+    await withDriverTransaction(s.tdb.database, async (tx) => {
+      const writer = new DriverWriter(tx);
+      await writer.add("Video", { id: id(190), ownerId: USER, title: "replace" });
+      await writer.add("Persona", { id: id(191), ownerId: USER, name: "replace" });
+      await writer.add("VideoSummary", { id: id(192), ownerId: USER, videoId: id(190), personaId: id(191), summary: [] });
+      const claim = (n: number, text: string, gloss: unknown, extra: unknown) => writer.add("Claim", { id: id(n), ownerId: USER, summaryId: id(192), text, gloss, extra });
+      await claim(193, `${x} and again ${x}`, [{ type: "claimRef", content: x }], { cited: [x, "other"] });
+      await claim(194, many.map(([from]) => from).join(" "), [], null);
+      await claim(195, `untouched ${x}`, [{ content: x }], null);
+      // nothing flushed yet: replaceTexts writes the buffered rows first
+      await writer.replaceTexts("Claim", ["text", "gloss", "extra"], [
+        { id: id(193), pairs: [[x, y]] },
+        { id: id(194), pairs: many },
+      ]);
+      await expect(writer.replaceTexts("Claim", ["confidence"], [{ id: id(193), pairs: [[x, y]] }])).rejects.toThrow(/no text or JSON column/);
+    });
+    const rows = await s.db.claim.findMany({ where: { id: { in: [id(193), id(194), id(195)] } }, orderBy: { id: "asc" } });
+    expect(rows.map((r) => [r.text, r.gloss, r.extra])).toEqual([
+      [`${y} and again ${y}`, [{ type: "claimRef", content: y }], { cited: [y, "other"] }],
+      [many.map(([, to]) => to).join(" "), [], null],
+      [`untouched ${x}`, [{ content: x }], null],
+    ]);
+  });
+});
+
 describe("isCanonicalInstant: text bound as it stands only when a Date would format it the same", () => {
   it("holds for every toISOString of a four-digit year", () => {
     fc.assert(fc.property(fc.date({ min: new Date("0000-01-01T00:00:00.000Z"), max: new Date("9999-12-31T23:59:59.999Z"), noInvalidDate: true }), (d) => isCanonicalInstant(d.toISOString())));

@@ -80,7 +80,8 @@ describe("import engine", () => {
     expect(childAt).toBeLessThan(lastClaim);
     const cited = lines[lastClaim].data.id as string;
     const parent = lines[parentAt];
-    lines[parentAt] = { ...parent, data: { ...parent.data, text: `see ${cited}`, gloss: [{ type: "claimRef", content: cited, refType: "claim", refClaimId: cited }] } };
+    // in prose as written: in lower and in upper case
+    lines[parentAt] = { ...parent, data: { ...parent.data, text: `see ${cited} (${cited.toUpperCase()})`, gloss: [{ type: "claimRef", content: cited, refType: "claim", refClaimId: cited }] } };
     lines[lastClaim] = { ...lines[lastClaim], data: { ...lines[lastClaim].data, text: "the cited claim", gloss: [] } };
     const gina = await user("gina@example.com");
     // a line per page: the cited claim is decided pages after the claims that wait for it
@@ -88,10 +89,55 @@ describe("import engine", () => {
     const after = await exportLines(gina.id);
     const byText = (t: string) => after.find((l) => l.type === "claim" && l.data.text === t)!;
     const citedAfter = byText("the cited claim").data.id as string;
-    const parentAfter = byText(`see ${citedAfter}`);
+    const parentAfter = byText(`see ${citedAfter} (${citedAfter})`);
     expect(parentAfter.data.gloss).toEqual([{ type: "claimRef", content: citedAfter, refType: "claim", refClaimId: citedAfter }]);
     expect(after.filter((l) => l.type === "claim" && l.data.parentClaimId === parentAfter.data.id).length).toBeGreaterThan(0);
     expect(JSON.stringify(after)).not.toContain(cited);
+    expect(JSON.stringify(after)).not.toContain(cited.toUpperCase());
+  });
+
+  it("a record citing a later one by an id that is no UUID gets its new id there, and a text that only holds the same word keeps it", async () => {
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const uuid = (await exportLines(alice.id)).findLast((l) => l.type === "claim")!.data.id as string;
+    // the last claim's id, wherever the file has it, made one of another shape
+    const lines = (await exportLines(alice.id)).map((l) => JSON.parse(JSON.stringify(l).replaceAll(uuid, "cited-later")) as typeof l);
+    const first = lines.findIndex((l) => l.type === "claim");
+    const last = lines.findLastIndex((l) => l.type === "claim");
+    lines[first] = { ...lines[first], data: { ...lines[first].data, text: "about cited-later", gloss: [{ type: "claimRef", content: "cited-later", refType: "claim", refClaimId: "cited-later" }] } };
+    lines[last] = { ...lines[last], data: { ...lines[last].data, text: "the cited claim", gloss: [] } };
+    const jack = await user("jack@example.com");
+    await runImport(h.rt.config.database, { targetUserId: jack.id, options: opts(), source: lineSource(lines, 1) });
+    const after = await exportLines(jack.id);
+    const citedAfter = after.find((l) => l.type === "claim" && l.data.text === "the cited claim")!.data.id as string;
+    expect(citedAfter).not.toBe("cited-later");
+    // prose is searched for UUIDs only: the word stays, the reference moves
+    expect(after.find((l) => l.type === "claim" && l.data.text === "about cited-later")!.data.gloss).toEqual([{ type: "claimRef", content: citedAfter, refType: "claim", refClaimId: citedAfter }]);
+  });
+
+  it("a text citing a later record whose id another record of the file merges into gets each id's own new one", async () => {
+    // the target holds persona X; the file has persona Y (X's name: merged into X), then an app whose
+    // description names Y and X, then persona X again, made a new one: Y's X and X's new id must not be confused
+    const kim = await user("kim@example.com");
+    const x = randomUUID();
+    const y = randomUUID();
+    await h.rt.db.persona.create({ data: { id: x, ownerId: kim.id, name: "held" } });
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const sample = await exportLines(alice.id);
+    const persona = sample.find((l) => l.type === "persona")!.data;
+    const app = sample.find((l) => l.type === "app")!.data;
+    const lines = [
+      { type: "metadata", data: { ...sample[0].data, exporterUserId: kim.id } },
+      { type: "persona", data: { ...persona, id: y, name: "held" } },
+      { type: "app", data: { ...app, id: randomUUID(), name: "citing", description: `${y} and ${x}` } },
+      { type: "persona", data: { ...persona, id: x, name: "made anew" } },
+    ];
+    const planned = await preview(h.rt.config.database, { targetUserId: kim.id, options: opts(), source: source(lines) });
+    const duplicate = planned.conflicts.find((c) => c.type === "DuplicateIdConflict" && c.kind === "persona")!;
+    expect(planned.conflicts.find((c) => c.type === "NaturalKeyConflict")).toMatchObject({ kind: "persona", sourceId: y, existingId: x, resolution: "MERGE" });
+    await runImport(h.rt.config.database, { targetUserId: kim.id, options: opts({ resolutions: [{ conflictId: duplicate.id, resolution: "CREATE_NEW" }] }), source: lineSource(lines, 1) });
+    const made = await h.rt.db.persona.findFirstOrThrow({ where: { ownerId: kim.id, name: "made anew" } });
+    expect(made.id).not.toBe(x);
+    expect((await h.rt.db.app.findFirstOrThrow({ where: { ownerId: kim.id, name: "citing" } })).description).toBe(`${x} and ${made.id}`);
   });
 
   it("re-importing your own archive in SKIP mode changes nothing", async () => {

@@ -11,6 +11,14 @@ import { columnEncoder, insertColumns, MAX_BIND_PARAMS, pgCast, quote, valueOrDe
 import type { DriverTx } from "./driver-tx.js";
 
 const ROWS_PER_STATEMENT = 200;
+/** replacements a statement makes in a row's column (SQLite allows expressions 1,000 deep) */
+const PAIRS_PER_STATEMENT = 16;
+
+/** A row's texts to replace: each `from` with its `to`. */
+export interface TextReplacement {
+  id: string;
+  pairs: readonly (readonly [from: string, to: string])[];
+}
 
 /**
  * Buffers rows per model and inserts them a batch at a time; before a model's
@@ -70,6 +78,57 @@ export class DriverWriter {
     params.push(id);
     const idColumn = info.byField.get("id")!;
     await this.tx.queue(`UPDATE ${quote(info.table)} SET ${sets.join(", ")} WHERE ${quote(idColumn.column)} = ${mark(idColumn)}`, params);
+  }
+
+  /**
+   * In each listed row (by id), every `from` text in the given String and
+   * Json columns becomes its `to`, wherever it stands (everything buffered is
+   * written first). The pairs of a row are applied one after another: no `to`
+   * may hold a `from` of its row. One statement per batch of rows.
+   */
+  async replaceTexts(model: ModelName, fields: readonly string[], rows: readonly TextReplacement[]): Promise<void> {
+    if (!fields.length || !rows.length) return;
+    await this.flush();
+    const info = this.info(model);
+    const columns = fields.map((f) => {
+      const c = info.byField.get(f);
+      if (!c || (c.type !== "String" && c.type !== "Json")) throw new Error(`replace in ${model}: ${f} is no text or JSON column`);
+      return c;
+    });
+    // rounds of at most PAIRS_PER_STATEMENT pairs a row: nested replace() calls stay shallow
+    const rounds = new Map<number, { id: string; pairs: readonly (readonly [string, string])[] }[]>();
+    for (const r of rows)
+      for (let i = 0; i < r.pairs.length; i += PAIRS_PER_STATEMENT) {
+        const pairs = r.pairs.slice(i, i + PAIRS_PER_STATEMENT);
+        (rounds.get(pairs.length) ?? rounds.set(pairs.length, []).get(pairs.length)!).push({ id: r.id, pairs });
+      }
+    for (const [k, group] of rounds) {
+      const per = Math.max(1, Math.min(ROWS_PER_STATEMENT, Math.floor(MAX_BIND_PARAMS[this.provider] / (1 + 2 * k))));
+      for (let start = 0; start < group.length; start += per) {
+        const chunk = group.slice(start, start + per);
+        const params: unknown[] = [];
+        for (const r of chunk) params.push(r.id, ...r.pairs.flat());
+        await this.tx.queue(this.replaceSql(info, columns, k, chunk.length), params);
+      }
+    }
+  }
+
+  private replaceSql(info: ModelInfo, columns: ColumnInfo[], pairs: number, rows: number): string {
+    const pg = this.provider === "postgresql";
+    const names = ["stowage_id"];
+    for (let i = 0; i < pairs; i++) names.push(`stowage_from_${i}`, `stowage_to_${i}`);
+    let p = 0;
+    // PostgreSQL cannot tell a VALUES parameter's type from its use: text, said once
+    const tuples = Array.from({ length: rows }, () => `(${names.map(() => (pg ? `$${++p}::text` : "?")).join(", ")})`);
+    const sets = columns.map((c) => {
+      const json = pg && c.type === "Json";
+      let e = json ? `${quote(c.column)}::text` : quote(c.column);
+      for (let i = 0; i < pairs; i++) e = `replace(${e}, v.stowage_from_${i}, v.stowage_to_${i})`;
+      return `${quote(c.column)} = ${json ? `(${e})${pgCast(c)}` : e}`;
+    });
+    const table = quote(info.table);
+    const id = quote(info.byField.get("id")!.column);
+    return `WITH v(${names.join(", ")}) AS (VALUES ${tuples.join(", ")}) UPDATE ${table} SET ${sets.join(", ")} FROM v WHERE ${table}.${id} = v.stowage_id`;
   }
 
   private info(model: ModelName): ModelInfo {

@@ -4,7 +4,7 @@
 import { modelInfos } from "../../db/models.js";
 import { quote } from "../../db/values.js";
 import type { DriverTx } from "../../db/driver-tx.js";
-import { DriverWriter } from "../../db/driver-write.js";
+import { DriverWriter, type TextReplacement } from "../../db/driver-write.js";
 import { fromLineData, lineColumns, walkRefs, type KindDef, type Row } from "../kinds/index.js";
 import type { LineSource } from "./types.js";
 import { Action, type IdMapping, type ImportPlan, type Placeholder, type PlanSink } from "./plan.js";
@@ -52,6 +52,21 @@ function columnsMappedByKind(kind: KindDef): Set<string> {
   if (!fields) mappedColumns.set(kind, (fields = new Set(["id", ...kind.refs.filter((r) => Array.isArray(r.kinds)).map((r) => r.field)])));
   return fields;
 }
+
+const proseFieldsCache = new Map<KindDef, string[]>();
+
+/** The text and JSON columns remapProse searches: where an id it could not map yet stands. */
+function proseFields(kind: KindDef): string[] {
+  let fields = proseFieldsCache.get(kind);
+  if (!fields) {
+    const skip = columnsMappedByKind(kind);
+    proseFieldsCache.set(kind, (fields = lineColumns(kind).filter((c) => (c.type === "String" || c.type === "Json") && !skip.has(c.field)).map((c) => c.field)));
+  }
+  return fields;
+}
+
+/** A copy that holds no larger text it was cut from (a regex match does). */
+const detached = (s: string) => Buffer.from(s, "latin1").toString("latin1");
 
 /** remapText over every field of a record but those mapped already. */
 function remapProse(kind: KindDef, row: Row, ids: IdMapping): void {
@@ -110,6 +125,14 @@ export class PlanWriter implements PlanSink {
    * foreign id outlives the transaction. An entry a record is all it costs.
    */
   private fixups = new Map<number, { kind: KindDef; rename: string | undefined }>();
+  /**
+   * Most such records need no second reading: what they still hold of the
+   * file's ids are whole UUIDs that nothing else in them can be, so the
+   * written row has each replaced where it stands (replaceTexts) once it is
+   * decided. The rest (ids of another shape, an id two kinds share, a row
+   * that holds it elsewhere as another record's new id) go to `fixups`.
+   */
+  private textFixups: { kind: KindDef; line: number; rename: string | undefined; id: string; texts: string[] }[] = [];
 
   constructor(
     private tx: DriverTx,
@@ -133,15 +156,48 @@ export class PlanWriter implements PlanSink {
 
   record(kind: KindDef, line: number, data: Row, action: Action.Create | Action.Remap | Action.Update, rename: string | undefined): Promise<void> | void {
     const r = { kind, data, action, rename, id: data.id as string, line };
-    if (!this.mapIds(r)) this.fixups.set(line, { kind, rename });
+    const waiting = this.mapIds(r);
+    if (waiting) {
+      if (this.replaceableInPlace(waiting)) this.textFixups.push({ kind, line, rename, id: this.ids.targetOfLine(line, r.id), texts: waiting.map(detached) });
+      else this.fixups.set(line, { kind, rename });
+    }
     if (++this.done % 1000 === 0) this.options.onProgress?.(this.done, this.plan.records);
     return this.write(r);
   }
 
+  /** True when each id the record could not map yet can be replaced wherever its text stands in the row. */
+  private replaceableInPlace(waiting: string[]): boolean {
+    if (this.ids.sharedIds || !waiting.every((t) => WHOLE_UUID.test(t))) return false;
+    // another record's new id that holds one of them would be replaced too
+    return !this.ids.substituted.some((s) => waiting.some((t) => s.includes(t)));
+  }
+
   async end(): Promise<void> {
+    const replacements = this.textReplacements();
     await this.rewriteFixups();
+    for (const [kind, rows] of replacements) await this.writer.replaceTexts(kind.model, proseFields(kind), rows);
     await this.writer.flush();
     this.options.onProgress?.(this.plan.records, this.plan.records);
+  }
+
+  /** Per kind, the texts to replace in rows written before what they named was decided; a row whose new ids would hold an old one is read again instead. */
+  private textReplacements(): Map<KindDef, TextReplacement[]> {
+    const byKind = new Map<KindDef, TextReplacement[]>();
+    for (const f of this.textFixups) {
+      const pairs: [string, string][] = [];
+      for (const t of f.texts) {
+        this.ids.undecided.length = 0;
+        this.ids.substituted.length = 0;
+        const to = this.ids.mapAnyId(t);
+        if (this.ids.undecided.length) throw new Error(`import: line ${f.line} still names a record nothing decided`);
+        if (to !== undefined) pairs.push([t, to]);
+      }
+      // applied one after another: a new id holding an old one would be replaced again
+      if (pairs.some(([, to]) => f.texts.some((t) => to.includes(t)))) this.fixups.set(f.line, { kind: f.kind, rename: f.rename });
+      else if (pairs.length) (byKind.get(f.kind) ?? byKind.set(f.kind, []).get(f.kind)!).push({ id: f.id, pairs });
+    }
+    this.textFixups = [];
+    return byKind;
   }
 
   /** The records written with ids not known then, read again and overwritten with every id mapped. */
@@ -155,20 +211,24 @@ export class PlanWriter implements PlanSink {
         const f = fixups.get(p.line);
         if (!f || !p.ok) continue;
         const r: Decided = { kind: f.kind, data: p.data, action: Action.Update, rename: f.rename, id: p.data.id as string, line: p.line };
-        if (!this.mapIds(r)) throw new Error(`import: line ${p.line} still names a record nothing decided`);
+        if (this.mapIds(r)) throw new Error(`import: line ${p.line} still names a record nothing decided`);
         await this.write(r);
         if (--left === 0) return;
       }
     }
   }
 
-  /** Puts the ids the record names after the import in place of the file's, in place; false when some is not known yet (it stays as it was). */
-  private mapIds(r: Decided): boolean {
+  /**
+   * Puts the ids the record names after the import in place of the file's,
+   * in place; null, or the ids not known yet (they stay as they are).
+   */
+  private mapIds(r: Decided): string[] | null {
     const ids = this.ids;
-    ids.sawUndecided = false;
+    ids.undecided.length = 0;
+    ids.substituted.length = 0;
     walkRefs(r.kind, r.data, (kinds, id) => ids.mapRef(kinds, id));
     if (ids.anyMoved) remapProse(r.kind, r.data, ids);
-    return !ids.sawUndecided;
+    return ids.undecided.length ? [...new Set(ids.undecided)] : null;
   }
 
   private write(r: Decided): Promise<void> | void {

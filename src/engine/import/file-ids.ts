@@ -36,10 +36,14 @@ export interface IdMapping {
   /** true when some id of the file moves: only then is prose worth searching for ids */
   readonly anyMoved: boolean;
   /**
-   * Set whenever mapRef or mapAnyId meets a record of the file that is not
-   * decided yet (its id is left as it is); the caller clears it.
+   * What mapRef and mapAnyId met since the caller last emptied these: ids,
+   * as written, of records of the file not decided yet (left as they are),
+   * and the ids they put in place of others.
    */
-  sawUndecided: boolean;
+  readonly undecided: string[];
+  readonly substituted: string[];
+  /** true when some id of the file names records of two kinds: a text holding it does not say which */
+  readonly sharedIds: boolean;
 }
 
 // namespaces of the ids an import gives records it cannot keep the id of
@@ -78,7 +82,12 @@ export class FileIds implements IdMapping {
   private placeholderById = new Map<string, string>();
   private readonly salt = `${FRESH_NAMESPACE}${randomUUID()}:`;
   anyMoved = false;
-  sawUndecided = false;
+  readonly undecided: string[] = [];
+  readonly substituted: string[] = [];
+
+  get sharedIds(): boolean {
+    return this.overflow.size > 0;
+  }
 
   room(line: number) {
     if (line < this.state.length) return;
@@ -147,12 +156,17 @@ export class FileIds implements IdMapping {
   mapRef(kinds: readonly KindName[], id: string): string | undefined {
     const l = this.fileLine(kinds, id);
     if (l !== undefined) {
-      if (!this.decided(l)) return void (this.sawUndecided = true);
+      if (!this.decided(l)) return void this.undecided.push(id);
       const t = this.targetOfLine(l, id);
-      return t === id ? undefined : t;
+      return t === id ? undefined : this.substitute(t);
     }
     const p = this.placeholderOf(kinds, id);
-    return p && p.targetId !== id ? p.targetId : undefined;
+    return p && p.targetId !== id ? this.substitute(p.targetId) : undefined;
+  }
+
+  private substitute(target: string): string {
+    this.substituted.push(target);
+    return target;
   }
 
   mapAnyId(id: string): string | undefined {
@@ -160,11 +174,12 @@ export class FileIds implements IdMapping {
     let l = this.lines.get(found);
     if (l === undefined && id !== (found = id.toLowerCase())) l = this.lines.get(found);
     if (l !== undefined) {
-      if (!this.decided(l)) return void (this.sawUndecided = true);
+      if (!this.decided(l)) return void this.undecided.push(id);
       const t = this.targetOfLine(l, found);
-      return t === found ? undefined : t;
+      return t === found ? undefined : this.substitute(t);
     }
-    return this.placeholderById.get(found);
+    const p = this.placeholderById.get(found);
+    return p === undefined ? undefined : this.substitute(p);
   }
 
   /** every decided line has an action: the action table doubles as the set of decided lines */
