@@ -68,10 +68,9 @@ function proseFields(kind: KindDef): string[] {
 /** A copy that holds no larger text it was cut from (a regex match does). */
 const detached = (s: string) => Buffer.from(s, "latin1").toString("latin1");
 
-/** remapText over every field of a record but those mapped already. */
+/** remapText over every text and JSON column of a record but those mapped already (other keys of a line are not written). */
 function remapProse(kind: KindDef, row: Row, ids: IdMapping): void {
-  const skip = columnsMappedByKind(kind);
-  for (const k in row) if (!skip.has(k)) row[k] = remapText(row[k], ids);
+  for (const k of proseFields(kind)) if (row[k] !== undefined) row[k] = remapText(row[k], ids);
 }
 
 /** OVERWRITE replaces the record: what the archive leaves out of an optional field becomes null. */
