@@ -65,8 +65,27 @@ function proseFields(kind: KindDef): string[] {
   return fields;
 }
 
-/** A copy that holds no larger text it was cut from (a regex match does). */
-const detached = (s: string) => Buffer.from(s, "latin1").toString("latin1");
+/**
+ * Rows to replace ids in, kept small (a million-record import can have fifty
+ * thousand): per row its line, kind and one text holding its id and the ids
+ * it waits for (a text of its own: a regex match would keep its whole prose).
+ */
+class TextFixups {
+  lines: number[] = [];
+  kinds: KindDef[] = [];
+  texts: string[] = [];
+  renames = new Map<number, string>();
+
+  add(kind: KindDef, line: number, rename: string | undefined, id: string, waiting: string[]): void {
+    this.lines.push(line);
+    this.kinds.push(kind);
+    this.texts.push([id, ...waiting].join(SEP));
+    if (rename !== undefined) this.renames.set(line, rename);
+  }
+}
+const SEP = "\u0000";
+/** rows a replaceTexts call is given: what waits at the end of an import is a batch, not every row */
+const REPLACE_BATCH = 200;
 
 /** remapText over every text and JSON column of a record but those mapped already (other keys of a line are not written). */
 function remapProse(kind: KindDef, row: Row, ids: IdMapping): void {
@@ -131,7 +150,7 @@ export class PlanWriter implements PlanSink {
    * decided. The rest (ids of another shape, an id two kinds share, a row
    * that holds it elsewhere as another record's new id) go to `fixups`.
    */
-  private textFixups: { kind: KindDef; line: number; rename: string | undefined; id: string; texts: string[] }[] = [];
+  private textFixups = new TextFixups();
 
   constructor(
     private tx: DriverTx,
@@ -157,7 +176,9 @@ export class PlanWriter implements PlanSink {
     const r = { kind, data, action, rename, id: data.id as string, line };
     const waiting = this.mapIds(r);
     if (waiting) {
-      if (this.replaceableInPlace(waiting)) this.textFixups.push({ kind, line, rename, id: this.ids.targetOfLine(line, r.id), texts: waiting.map(detached) });
+      const target = this.ids.targetOfLine(line, r.id);
+      // kept in one text with the ids it waits for: an id (no UUID) holding the separator goes the old way
+      if (this.replaceableInPlace(waiting) && !target.includes(SEP)) this.textFixups.add(kind, line, rename, target, waiting);
       else this.fixups.set(line, { kind, rename });
     }
     if (++this.done % 1000 === 0) this.options.onProgress?.(this.done, this.plan.records);
@@ -172,31 +193,40 @@ export class PlanWriter implements PlanSink {
   }
 
   async end(): Promise<void> {
-    const replacements = this.textReplacements();
+    await this.replaceTexts();
     await this.rewriteFixups();
-    for (const [kind, rows] of replacements) await this.writer.replaceTexts(kind.model, proseFields(kind), rows);
     await this.writer.flush();
     this.options.onProgress?.(this.plan.records, this.plan.records);
   }
 
-  /** Per kind, the texts to replace in rows written before what they named was decided; a row whose new ids would hold an old one is read again instead. */
-  private textReplacements(): Map<KindDef, TextReplacement[]> {
-    const byKind = new Map<KindDef, TextReplacement[]>();
-    for (const f of this.textFixups) {
+  /**
+   * Replaces the ids rows were written with before what they named was
+   * decided, a batch of rows at a time; a row whose new ids would hold an old
+   * one is left to rewriteFixups, which reads it from the file again.
+   */
+  private async replaceTexts(): Promise<void> {
+    const { lines, kinds, texts, renames } = this.textFixups;
+    this.textFixups = new TextFixups();
+    const batches = new Map<KindDef, TextReplacement[]>();
+    const send = (kind: KindDef) => this.writer.replaceTexts(kind.model, proseFields(kind), batches.get(kind)!.splice(0));
+    for (let i = 0; i < lines.length; i++) {
+      const [id, ...from] = texts[i].split(SEP);
       const pairs: [string, string][] = [];
-      for (const t of f.texts) {
+      for (const t of from) {
         this.ids.undecided.length = 0;
-        this.ids.substituted.length = 0;
         const to = this.ids.mapAnyId(t);
-        if (this.ids.undecided.length) throw new Error(`import: line ${f.line} still names a record nothing decided`);
+        if (this.ids.undecided.length) throw new Error(`import: line ${lines[i]} still names a record nothing decided`);
         if (to !== undefined) pairs.push([t, to]);
       }
       // applied one after another: a new id holding an old one would be replaced again
-      if (pairs.some(([, to]) => f.texts.some((t) => to.includes(t)))) this.fixups.set(f.line, { kind: f.kind, rename: f.rename });
-      else if (pairs.length) (byKind.get(f.kind) ?? byKind.set(f.kind, []).get(f.kind)!).push({ id: f.id, pairs });
+      if (pairs.some(([, to]) => from.some((t) => to.includes(t)))) this.fixups.set(lines[i], { kind: kinds[i], rename: renames.get(lines[i]) });
+      else if (pairs.length) {
+        const batch = batches.get(kinds[i]) ?? batches.set(kinds[i], []).get(kinds[i])!;
+        if (batch.push({ id, pairs }) >= REPLACE_BATCH) await send(kinds[i]);
+      }
     }
-    this.textFixups = [];
-    return byKind;
+    this.ids.substituted.length = 0;
+    for (const [kind, batch] of batches) if (batch.length) await send(kind);
   }
 
   /** The records written with ids not known then, read again and overwritten with every id mapped. */
