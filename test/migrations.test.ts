@@ -1,6 +1,9 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDb } from "../src/db/client.js";
 import { driftFromSchema, migrate, stripComments } from "../src/db/migrate.js";
@@ -10,6 +13,8 @@ import { adapterFactory } from "../src/db/adapters.js";
 // @ts-expect-error plain .mjs script without types
 import { derivePostgresSchema } from "../scripts/prisma-generate.mjs";
 import { testDatabase, type TestDatabase } from "./support/database.js";
+
+const run = promisify(execFile);
 
 let tdb: TestDatabase;
 beforeAll(() => {
@@ -38,6 +43,22 @@ describe("migrations", () => {
     } finally {
       await close();
     }
+  });
+
+  it("leave no timer holding the process once they are done (a CLI command on PostgreSQL lingered 10 s)", async () => {
+    // a fresh process: this one holds the timers of everything the suite opened before
+    const script = `
+      const { migrate, driftFromSchema } = await import(${JSON.stringify(pathToFileURL(join(projectRoot, "src/db/migrate.ts")).href)});
+      const database = JSON.parse(process.env.STOWAGE_TEST_DATABASE);
+      await migrate(database);
+      await driftFromSchema(database);
+      console.log(JSON.stringify(process.getActiveResourcesInfo().filter((r) => r === "Timeout")));
+      process.exit(0);`;
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: projectRoot,
+      env: { ...process.env, STOWAGE_TEST_DATABASE: JSON.stringify(tdb.database) },
+    });
+    expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toEqual([]);
   });
 
   it("leave the database exactly as schema.prisma describes it", async () => {
