@@ -2,11 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { print } from "graphql";
 import { graphql } from "./gql/index.js";
 import { openDb } from "../src/db/client.js";
+import { migrate } from "../src/db/migrate.js";
 import { testDatabase, type TestDatabase } from "./support/database.js";
 import { cliEnv, runCli, startServe, stop } from "./support/cli.js";
 import { readNative, sha256 } from "./support/archive.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
+import { until } from "./support/poll.js";
 
 const ViewerQuery = graphql(`
   query CliViewer {
@@ -75,11 +78,51 @@ describe("stowage serve after a crash", () => {
     } finally {
       await handle.close();
     }
-    const srv = await startServe(env, /GraphQL and GraphiQL at/);
+    // the recovery runs beside the serving: its last line is the imports'
+    const srv = await startServe(env, /imports left running by the previous run failed/);
     await stop(srv.child);
     const after = await openDb(tdb.database);
     try {
       expect(await after.db.exportJob.findUniqueOrThrow({ where: { id: jobId } })).toMatchObject({ status: "FAILED", error: expect.stringMatching(/interrupted/) });
+      expect(await after.db.importRecord.findUniqueOrThrow({ where: { id: importId } })).toMatchObject({ status: "FAILED", error: expect.stringMatching(/interrupted/) });
+    } finally {
+      await after.close();
+    }
+  });
+});
+
+describe.runIf(!process.env.DATABASE_URL?.startsWith("postgres"))("stowage serve while another process holds SQLite's write lock", () => {
+  it("serves at once, and fails what the previous run left running once the lock is free", async () => {
+    await migrate(tdb.database);
+    const handle = await openDb(tdb.database);
+    let importId: string;
+    try {
+      const owner = await handle.db.user.create({ data: { email: "locked-out@example.com" } });
+      const data = { requestedById: owner.id, targetUserId: owner.id, filename: "a.zip", sha256: "x", byteSize: 1n, format: "ZIP", mode: "SKIP", options: {}, status: "RUNNING" } as const;
+      importId = (await handle.db.importRecord.create({ data })).id;
+    } finally {
+      await handle.close();
+    }
+    // as an import from the CLI does for as long as it writes (minutes at a million records)
+    if (tdb.database.provider !== "sqlite") throw new Error("SQLite only");
+    const holder = new Database(tdb.database.file);
+    holder.exec("BEGIN IMMEDIATE");
+    let srv: Awaited<ReturnType<typeof startServe>> | undefined;
+    try {
+      // it waited for the lock before listening, and gave up (and exited) after 30 s
+      srv = await startServe(env, /GraphQL and GraphiQL at (http:\/\/\S+)/);
+      const page = await fetch(srv.match[1], { headers: { accept: "text/html" } });
+      expect(page.status).toBe(200);
+      expect(srv.output()).not.toMatch(/imports left running/);
+      holder.exec("COMMIT");
+      await until(async () => /imports left running by the previous run failed/.test(srv!.output()), "the recovery once the lock was free");
+    } finally {
+      if (holder.inTransaction) holder.exec("ROLLBACK");
+      holder.close();
+      if (srv) await stop(srv.child);
+    }
+    const after = await openDb(tdb.database);
+    try {
       expect(await after.db.importRecord.findUniqueOrThrow({ where: { id: importId } })).toMatchObject({ status: "FAILED", error: expect.stringMatching(/interrupted/) });
     } finally {
       await after.close();

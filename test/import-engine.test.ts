@@ -225,7 +225,11 @@ describe("import engine", () => {
     const base = { requestedById: ivan.id, targetUserId: ivan.id, filename: "a.zip", sha256: "0".repeat(64), byteSize: 1n, format: "ZIP", mode: "SKIP", options: {} } as const;
     const running = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING" } });
     const done = await h.rt.db.importRecord.create({ data: { ...base, status: "SUCCEEDED", finishedAt: new Date() } });
-    expect(await recoverImports(h.rt.db)).toBe(1);
+    const serverStart = new Date();
+    // one the new server (or the CLI) began after it started: running, not left over
+    const live = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING", startedAt: new Date(serverStart.getTime() + 1000) } });
+    expect(await recoverImports(h.rt.db, serverStart)).toBe(1);
+    expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: live.id } })).toEqual(live);
     expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: running.id } })).toMatchObject({ status: "FAILED", error: INTERRUPTED, finishedAt: expect.any(Date) });
     expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: done.id } })).toEqual(done);
   });

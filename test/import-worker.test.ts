@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as turn } from "node:timers/promises";
+import Sqlite from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { writesHeld } from "../src/db/write-gate.js";
 import { InvalidArchiveError } from "../src/engine/errors.js";
@@ -153,6 +154,28 @@ describe.runIf(!process.env.DATABASE_URL?.startsWith("postgres"))("the SQLite wr
     expect(await s.rt.db.user.count({ where: { email: "written-meanwhile@example.com" } })).toBe(1);
     expect(await s.rt.db.memory.count({ where: { ownerId: erin.id } })).toBe(aliceLines.filter((l) => l.type === "memory").length);
     expect(writesHeld(database.file)).toBe(false);
+  });
+
+  it("holds the server's writes while another process (a CLI import) holds the lock, without stopping the event loop", async () => {
+    const database = s.rt.config.database;
+    if (database.provider !== "sqlite") throw new Error("SQLite only");
+    // a connection of its own, as another process has: the write gate of this one does not know of it
+    const other = new Sqlite(database.file);
+    other.exec("BEGIN IMMEDIATE");
+    let written = false;
+    try {
+      const write = s.rt.db.user.create({ data: { email: "written-after-the-cli@example.com" } }).then(() => (written = true));
+      for (let i = 0; i < 20; i++) await turn();
+      expect(written).toBe(false);
+      // reads go on meanwhile
+      expect(await s.rt.db.user.count({ where: { email: "written-after-the-cli@example.com" } })).toBe(0);
+      other.exec("COMMIT");
+      await write;
+    } finally {
+      if (other.inTransaction) other.exec("ROLLBACK");
+      other.close();
+    }
+    expect(await s.rt.db.user.count({ where: { email: "written-after-the-cli@example.com" } })).toBe(1);
   });
 });
 

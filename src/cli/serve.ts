@@ -3,15 +3,19 @@ import { bootstrapAdmin } from "../auth/users.js";
 import { recoverImports } from "../engine/import/service.js";
 import { createServer } from "../http/server.js";
 import { startSweeper } from "../jobs/sweeper.js";
-import { openRuntime } from "../runtime.js";
+import { openRuntime, type Runtime } from "../runtime.js";
 
 export async function serve(): Promise<void> {
+  // what was running before this moment was left by a process that is gone (or is the CLI's); what this server starts is not
+  const startedAt = new Date();
   const rt = await openRuntime();
   const { config, logger } = rt;
-  const recovered = await rt.exportJobs.recover();
-  if (recovered.failed || recovered.requeued) logger.warn(recovered, "export jobs left by the previous run: running ones failed, pending ones queued");
-  const interrupted = await recoverImports(rt.db);
-  if (interrupted) logger.warn({ failed: interrupted }, "imports left running by the previous run failed: none of them had committed");
+  let stopping = false;
+  // in the background: on SQLite an import from the CLI can hold the write lock for minutes,
+  // and the server serves meanwhile instead of failing to start
+  void recoverLeftovers(rt, startedAt).catch((err) => {
+    if (!stopping) logger.warn({ err }, "could not fail the exports and imports the previous run left running (is another process writing?); the next start will");
+  });
   const stopSweeper = startSweeper(rt, rt.store);
   const server = createServer(rt);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
@@ -45,6 +49,7 @@ export async function serve(): Promise<void> {
 
   const stop = async (signal: string) => {
     logger.info({ signal }, "shutting down");
+    stopping = true;
     server.close();
     server.closeAllConnections();
     await stopSweeper();
@@ -53,4 +58,11 @@ export async function serve(): Promise<void> {
   };
   process.once("SIGINT", () => void stop("SIGINT"));
   process.once("SIGTERM", () => void stop("SIGTERM"));
+}
+
+async function recoverLeftovers(rt: Runtime, before: Date) {
+  const recovered = await rt.exportJobs.recover(before);
+  if (recovered.failed || recovered.requeued) rt.logger.warn(recovered, "export jobs left by the previous run: running ones failed, pending ones queued");
+  const interrupted = await recoverImports(rt.db, before);
+  if (interrupted) rt.logger.warn({ failed: interrupted }, "imports left running by the previous run failed: none of them had committed");
 }

@@ -4,7 +4,7 @@ import type { Pool, PoolClient } from "pg";
 import type { Database } from "../config.js";
 import { adapterFactory, pgPoolConfig } from "./adapters.js";
 import { pgReader, registerReader, sqliteReader, type RawReader } from "./raw.js";
-import { WRITE_OPERATIONS, writesFree } from "./write-gate.js";
+import { lockFree, SQLITE_BUSY_TIMEOUT_MS, WRITE_OPERATIONS, writesFree } from "./write-gate.js";
 
 // Both generated clients expose the same models; code is written against one type.
 export type Db = SqliteClient;
@@ -30,7 +30,9 @@ type AdapterFactory = ReturnType<typeof adapterFactory>;
  * too), on PostgreSQL a pool of our own that remembers the connection it last
  * handed out (an interactive transaction's).
  */
-async function trackedAdapter(database: Database): Promise<{ factory: AdapterFactory; sqlite: () => SqliteDb; pool?: Pool; lastClient: () => PoolClient }> {
+async function trackedAdapter(
+  database: Database,
+): Promise<{ factory: AdapterFactory; sqlite: () => SqliteDb; sqliteIfOpen: () => SqliteDb | undefined; pool?: Pool; lastClient: () => PoolClient }> {
   if (database.provider === "sqlite") {
     const inner = adapterFactory(database);
     let conn: SqliteDb | undefined;
@@ -50,6 +52,7 @@ async function trackedAdapter(database: Database): Promise<{ factory: AdapterFac
         if (!conn) throw new Error("the SQLite connection is not open yet");
         return conn;
       },
+      sqliteIfOpen: () => conn,
       lastClient: () => {
         throw new Error("not PostgreSQL");
       },
@@ -73,6 +76,7 @@ async function trackedAdapter(database: Database): Promise<{ factory: AdapterFac
     sqlite: () => {
       throw new Error("not SQLite");
     },
+    sqliteIfOpen: () => undefined,
     lastClient: () => {
       if (!last) throw new Error("no PostgreSQL connection checked out yet");
       return last;
@@ -80,12 +84,20 @@ async function trackedAdapter(database: Database): Promise<{ factory: AdapterFac
   };
 }
 
-/** The client whose writes wait, without holding the event loop, for an import of this process that holds the file (write-gate.ts). */
-function writeGated(base: Db, file: string): Db {
+/**
+ * The client whose writes wait, without holding the event loop, for an import
+ * of this process that holds the file, then for any other process's write
+ * (write-gate.ts). Inside the client's own transaction the lock may be its
+ * own: no probe there.
+ */
+function writeGated(base: Db, file: string, conn: () => SqliteDb | undefined, probe: SqliteDb): Db {
   return base.$extends({
     query: {
       async $allOperations({ operation, args, query }) {
-        if (WRITE_OPERATIONS.has(operation)) await writesFree(file);
+        if (WRITE_OPERATIONS.has(operation)) {
+          await writesFree(file);
+          if (!conn()?.inTransaction) await lockFree(probe, SQLITE_BUSY_TIMEOUT_MS);
+        }
         return query(args);
       },
     },
@@ -105,12 +117,14 @@ export async function openDb(database: Database, options: DbOptions = {}): Promi
     const onQuery = options.onQuery;
     (base as unknown as { $on(e: "query", cb: (ev: { query: string }) => void): void }).$on("query", (ev) => onQuery(ev.query));
   }
-  const db = database.provider === "sqlite" ? writeGated(base, database.file) : base;
+  // no busy timeout: it asks whether the lock is free, and is never what waits for it
+  const probe = database.provider === "sqlite" ? new (await import("better-sqlite3")).default(database.file, { timeout: 0 }) : undefined;
+  const db = probe && database.provider === "sqlite" ? writeGated(base, database.file, tracked.sqliteIfOpen, probe) : base;
   if (database.provider === "sqlite") {
-    // WAL lets readers (an export's snapshot) run beside a writer.
-    await db.$queryRawUnsafe("PRAGMA journal_mode = WAL");
-    await db.$executeRawUnsafe("PRAGMA synchronous = NORMAL");
-    await db.$executeRawUnsafe("PRAGMA foreign_keys = ON");
+    // WAL lets readers (an export's snapshot) run beside a writer. Not through the gate: they take no write lock.
+    await base.$queryRawUnsafe("PRAGMA journal_mode = WAL");
+    await base.$executeRawUnsafe("PRAGMA synchronous = NORMAL");
+    await base.$executeRawUnsafe("PRAGMA foreign_keys = ON");
     registerReader(db, async () => sqliteReader(tracked.sqlite()));
   } else {
     const pool = tracked.pool!;
@@ -120,6 +134,9 @@ export async function openDb(database: Database, options: DbOptions = {}): Promi
     db,
     database,
     transactionReader: () => (database.provider === "sqlite" ? sqliteReader(tracked.sqlite()) : pgReader(tracked.lastClient() as never, database.schema)),
-    close: () => base.$disconnect(),
+    close: async () => {
+      await base.$disconnect();
+      probe?.close();
+    },
   };
 }

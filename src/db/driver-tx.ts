@@ -12,7 +12,7 @@ import type { Database } from "../config.js";
 import { pgPoolConfig } from "./pg-config.js";
 import { projectRoot } from "./migrations.js";
 import { pgReader, sqliteReader, type RawReader } from "./raw.js";
-import { holdingWrites } from "./write-gate.js";
+import { holdingWrites, SQLITE_BUSY_TIMEOUT_MS } from "./write-gate.js";
 
 export interface DriverTx extends RawReader {
   /**
@@ -158,7 +158,7 @@ class SqliteThread {
 
   constructor(file: string) {
     this.worker = new Worker(SQLITE_WORKER, {
-      workerData: { file, timeout: 30_000 },
+      workerData: { file, timeout: SQLITE_BUSY_TIMEOUT_MS },
       // plain JavaScript: none of the process's loaders (tsx's took 0.2 s of every import's start)
       execArgv: [],
       // its garbage is the statements it was sent, dead once run: a small young generation holds it
@@ -231,7 +231,7 @@ class SqliteThread {
  * about (lookups.ts).
  */
 function beforeImportReader(Sqlite: typeof import("better-sqlite3"), file: string, thread: SqliteThread) {
-  const conn = new Sqlite(file, { readonly: true, timeout: 30_000 });
+  const conn = new Sqlite(file, { readonly: true, timeout: SQLITE_BUSY_TIMEOUT_MS });
   conn.exec("BEGIN");
   // a deferred transaction takes its snapshot at the first read
   conn.prepare("SELECT count(*) FROM sqlite_master").get();

@@ -5,9 +5,15 @@
 // and then fail. So in this process, writes wait for a running import here,
 // asynchronously, and go once it has committed or rolled back. An import in
 // a worker process of the server's asks the server to hold its writes the
-// same way (setRemoteGate). (Another process, a CLI import beside the server,
-// still meets the busy timeout.)
+// same way (setRemoteGate). Another process's write (a CLI import beside the
+// server) is waited for the same way: its lock is probed, never waited on
+// inside SQLite (lockFree).
 import { resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Database as SqliteDb } from "better-sqlite3";
+
+/** How long a write waits for SQLite's write lock before it fails. */
+export const SQLITE_BUSY_TIMEOUT_MS = 30_000;
 
 const running = new Map<string, Promise<unknown>>();
 
@@ -45,6 +51,28 @@ export function writesHeld(file: string): boolean {
 export async function writesFree(file: string): Promise<void> {
   const key = resolve(file);
   for (let p = running.get(key); p; p = running.get(key)) await p;
+}
+
+const LOCK_POLL_MS = 25;
+
+/**
+ * Resolves once no other connection holds the write lock of `probe`'s file
+ * (`probe`: a connection of its own with no busy timeout), asking every
+ * LOCK_POLL_MS; fails as a busy write would once it has waited `timeoutMs`.
+ */
+export async function lockFree(probe: SqliteDb, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      probe.exec("BEGIN IMMEDIATE");
+      probe.exec("ROLLBACK");
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "SQLITE_BUSY") throw err;
+    }
+    if (Date.now() >= deadline) throw new Error(`database is locked: another process has held SQLite's write lock for ${Math.round(timeoutMs / 1000)} s (an import from the CLI?)`);
+    await sleep(LOCK_POLL_MS);
+  }
 }
 
 /** Prisma operations that write. */

@@ -111,11 +111,14 @@ export async function importArchive(
 }
 
 /**
- * Fails the imports a previous server process left RUNNING: their
- * transactions never committed (a committed one says SUCCEEDED), so nothing
- * of them was written.
+ * Fails the imports a previous server process left RUNNING (those started
+ * before `before`, when this one began): their transactions never committed
+ * (a committed one says SUCCEEDED), so nothing of them was written.
  */
-export async function recoverImports(db: Db): Promise<number> {
-  const { count } = await db.importRecord.updateMany({ where: { status: "RUNNING" }, data: { status: "FAILED", error: INTERRUPTED, finishedAt: new Date() } });
+export async function recoverImports(db: Db, before: Date = new Date()): Promise<number> {
+  const { count } = await db.importRecord.updateMany({
+    where: { status: "RUNNING", startedAt: { lt: before } },
+    data: { status: "FAILED", error: INTERRUPTED, finishedAt: new Date() },
+  });
   return count;
 }
