@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "../src/auth/users.js";
@@ -6,6 +7,7 @@ import { INTERRUPTED } from "../src/engine/import/history.js";
 import { MAX_LISTED_CONFLICTS } from "../src/engine/import/plan.js";
 import { runImport, preview } from "../src/engine/import/run.js";
 import { recoverImports } from "../src/engine/import/service.js";
+import { thisRunner } from "../src/engine/import/runner.js";
 import type { ImportOptions } from "../src/engine/import/types.js";
 import { engineRuntime, exportLines as baseExportLines, lineSource } from "./support/engine.js";
 import { seedDemo } from "../src/seed/index.js";
@@ -228,8 +230,16 @@ describe("import engine", () => {
     const serverStart = new Date();
     // one the new server (or the CLI) began after it started: running, not left over
     const live = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING", startedAt: new Date(serverStart.getTime() + 1000) } });
-    expect(await recoverImports(h.rt.db, serverStart)).toBe(1);
+    // one a live process of this machine runs (the CLI's), started before the server: left running
+    const cli = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING", runner: thisRunner.replace(/\d+$/, String(process.ppid)) } });
+    // one of a process gone, or of another machine (which cannot be asked): failed
+    const exited = spawnSync(process.execPath, ["-e", ""]).pid!;
+    const gone = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING", runner: thisRunner.replace(/\d+$/, String(exited)) } });
+    const elsewhere = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING", runner: `elsewhere ${thisRunner.split(" ")[1]} ${process.ppid}` } });
+    expect(await recoverImports(h.rt.db, new Date(serverStart.getTime() + 500))).toBe(3);
     expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: live.id } })).toEqual(live);
+    expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: cli.id } })).toEqual(cli);
+    for (const r of [gone, elsewhere]) expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ status: "FAILED", error: INTERRUPTED });
     expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: running.id } })).toMatchObject({ status: "FAILED", error: INTERRUPTED, finishedAt: expect.any(Date) });
     expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: done.id } })).toEqual(done);
   });

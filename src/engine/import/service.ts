@@ -12,6 +12,7 @@ import { planInWorker } from "../../jobs/import-worker.js";
 import type { WorkerStats } from "../../jobs/worker-protocol.js";
 import type { Workers } from "../../jobs/workers.js";
 import { historyFormat, INTERRUPTED } from "./history.js";
+import { runnerAlive, thisRunner } from "./runner.js";
 import type { ImportPlan } from "./plan.js";
 import { oneImportAtATime, preview, runImport } from "./run.js";
 import { openSource } from "./source.js";
@@ -81,6 +82,7 @@ export async function importArchive(
       mode: req.options.mode,
       options: { mode: req.options.mode, strict: req.options.strict, resolutions: req.options.resolutions.map((r) => ({ ...r })) } as object,
       status: "RUNNING",
+      runner: thisRunner,
     },
   });
   req.onStart?.(record);
@@ -112,12 +114,16 @@ export async function importArchive(
 
 /**
  * Fails the imports a previous server process left RUNNING (those started
- * before `before`, when this one began): their transactions never committed
- * (a committed one says SUCCEEDED), so nothing of them was written.
+ * before `before`, when this one began, by a process no longer alive): their
+ * transactions never committed (a committed one says SUCCEEDED), so nothing
+ * of them was written.
  */
 export async function recoverImports(db: Db, before: Date = new Date()): Promise<number> {
+  const running = await db.importRecord.findMany({ where: { status: "RUNNING", startedAt: { lt: before } }, select: { id: true, runner: true } });
+  const gone = running.filter((r) => !runnerAlive(r.runner)).map((r) => r.id);
+  if (!gone.length) return 0;
   const { count } = await db.importRecord.updateMany({
-    where: { status: "RUNNING", startedAt: { lt: before } },
+    where: { id: { in: gone }, status: "RUNNING" },
     data: { status: "FAILED", error: INTERRUPTED, finishedAt: new Date() },
   });
   return count;
