@@ -57,11 +57,11 @@ export class ExportJobs {
 
   constructor(private deps: ExportJobsDeps) {}
 
-  /** Fails jobs a previous process left RUNNING (started before `before`, when this one began); queues those that never started. */
+  /** Fails jobs a previous process left RUNNING (started by `before`, when this one began); queues those that never started. */
   async recover(before: Date = new Date()): Promise<{ failed: number; requeued: number }> {
     const { db } = this.deps;
     const { count: failed } = await db.exportJob.updateMany({
-      where: { status: "RUNNING", startedAt: { lt: before } },
+      where: { status: "RUNNING", startedAt: { lte: before } },
       data: { status: "FAILED", error: INTERRUPTED, finishedAt: new Date() },
     });
     const pending = await db.exportJob.findMany({ where: { status: "PENDING" }, orderBy: { createdAt: "asc" }, select: { id: true } });

@@ -114,12 +114,12 @@ export async function importArchive(
 
 /**
  * Fails the imports a previous server process left RUNNING (those started
- * before `before`, when this one began, by a process no longer alive): their
+ * by `before`, when this one began, whose process is gone or cannot be asked): their
  * transactions never committed (a committed one says SUCCEEDED), so nothing
  * of them was written.
  */
 export async function recoverImports(db: Db, before: Date = new Date()): Promise<number> {
-  const running = await db.importRecord.findMany({ where: { status: "RUNNING", startedAt: { lt: before } }, select: { id: true, runner: true } });
+  const running = await db.importRecord.findMany({ where: { status: "RUNNING", startedAt: { lte: before } }, select: { id: true, runner: true } });
   const gone = running.filter((r) => !runnerAlive(r.runner)).map((r) => r.id);
   if (!gone.length) return 0;
   const { count } = await db.importRecord.updateMany({
