@@ -1,13 +1,18 @@
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "../src/auth/users.js";
 import { InvalidArchiveError } from "../src/engine/errors.js";
 import { INTERRUPTED } from "../src/engine/import/history.js";
 import { MAX_LISTED_CONFLICTS } from "../src/engine/import/plan.js";
 import { runImport, preview } from "../src/engine/import/run.js";
-import { recoverImports } from "../src/engine/import/service.js";
-import { thisRunner } from "../src/engine/import/runner.js";
+import { importArchive, recoverImports } from "../src/engine/import/service.js";
+import { importLock, thisRunner } from "../src/engine/import/runner.js";
+import { takeRunLock, type RunLock } from "../src/db/run-lock.js";
+import { pgPoolConfig } from "../src/db/pg-config.js";
 import type { ImportOptions } from "../src/engine/import/types.js";
 import { engineRuntime, exportLines as baseExportLines, lineSource } from "./support/engine.js";
 import { seedDemo } from "../src/seed/index.js";
@@ -223,25 +228,83 @@ describe("import engine", () => {
   });
 
   it("recoverImports (run as the server starts) fails the imports left RUNNING, and only those", async () => {
+    const { database } = h.rt.config;
+    const pg = database.provider === "postgresql";
     const ivan = await user("ivan@example.com");
     const base = { requestedById: ivan.id, targetUserId: ivan.id, filename: "a.zip", sha256: "0".repeat(64), byteSize: 1n, format: "ZIP", mode: "SKIP", options: {} } as const;
-    const running = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING" } });
+    // PostgreSQL: a runner is alive while it holds its import's lock, wherever it runs; SQLite: while its process on this machine is
+    const locks: RunLock[] = [];
+    const running = async (runner: string | null, holding: boolean, startedAt?: Date) => {
+      const r = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING", runner, startedAt } });
+      if (pg && holding) locks.push((await takeRunLock(database, importLock(r.id)))!);
+      return r;
+    };
+    const orphan = await running(null, false);
     const done = await h.rt.db.importRecord.create({ data: { ...base, status: "SUCCEEDED", finishedAt: new Date() } });
     const serverStart = new Date();
     // one the new server (or the CLI) began after it started: running, not left over
-    const live = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING", startedAt: new Date(serverStart.getTime() + 1000) } });
+    const live = await running(null, false, new Date(serverStart.getTime() + 1000));
     // one a live process of this machine runs (the CLI's), started before the server: left running
-    const cli = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING", runner: thisRunner.replace(/\d+$/, String(process.ppid)) } });
-    // one of a process gone, or of another machine (which cannot be asked): failed
+    const cli = await running(thisRunner.replace(/\d+$/, String(process.ppid)), true);
+    // one of a process gone: failed
     const exited = spawnSync(process.execPath, ["-e", ""]).pid!;
-    const gone = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING", runner: thisRunner.replace(/\d+$/, String(exited)) } });
-    const elsewhere = await h.rt.db.importRecord.create({ data: { ...base, status: "RUNNING", runner: `elsewhere ${thisRunner.split(" ")[1]} ${process.ppid}` } });
-    expect(await recoverImports(h.rt.db, new Date(serverStart.getTime() + 500))).toBe(3);
-    expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: live.id } })).toEqual(live);
-    expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: cli.id } })).toEqual(cli);
-    for (const r of [gone, elsewhere]) expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ status: "FAILED", error: INTERRUPTED });
-    expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: running.id } })).toMatchObject({ status: "FAILED", error: INTERRUPTED, finishedAt: expect.any(Date) });
+    const gone = await running(thisRunner.replace(/\d+$/, String(exited)), false);
+    // one of another machine (another server, a CLI in another container): PostgreSQL knows it runs, SQLite cannot ask
+    const elsewhere = await running(`elsewhere ${thisRunner.split(" ")[1]} ${process.ppid}`, true);
+    const kept = pg ? [live, cli, elsewhere] : [live, cli];
+    const failed = pg ? [orphan, gone] : [orphan, gone, elsewhere];
+    expect(await recoverImports(h.rt.db, database, new Date(serverStart.getTime() + 500))).toBe(failed.length);
+    for (const r of kept) expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: r.id } })).toEqual(r);
+    for (const r of failed) expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ status: "FAILED", error: INTERRUPTED, finishedAt: expect.any(Date) });
     expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: done.id } })).toEqual(done);
+    if (!pg) return;
+    // the runners' connections end (their processes died, say): their imports are left over now
+    for (const l of locks) await l.release();
+    expect(await recoverImports(h.rt.db, database, new Date(serverStart.getTime() + 500))).toBe(2);
+    for (const r of [cli, elsewhere]) expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ status: "FAILED", error: INTERRUPTED });
+  });
+
+  it.runIf(!!process.env.DATABASE_URL?.startsWith("postgres"))("on PostgreSQL an import holds its lock from before its record exists until it has finished", async () => {
+    const { database } = h.rt.config;
+    if (database.provider !== "postgresql") throw new Error("PostgreSQL only");
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const judy = await user("judy@example.com");
+    const lines = await exportLines(alice.id);
+    const path = join(mkdtempSync(join(tmpdir(), "stowage-run-lock-")), "alice.jsonl");
+    writeFileSync(path, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const file = { path, filename: "alice.jsonl", sha256: "0".repeat(64), byteSize: statSync(path).size };
+    const { default: pg } = await import("pg");
+    const other = new pg.Client(pgPoolConfig(database));
+    await other.connect();
+    const lockFree = async (id: string) => {
+      const { rows } = await other.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS free", [importLock(id)]);
+      if (rows[0].free) await other.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [importLock(id)]);
+      return rows[0].free as boolean;
+    };
+    // the import's inserts of memories wait for this transaction: the import is caught running
+    const blocker = new pg.Client(pgPoolConfig(database));
+    await blocker.connect();
+    await blocker.query("BEGIN");
+    await blocker.query(`LOCK TABLE "${database.schema}"."Memory" IN SHARE MODE`);
+    let started!: (id: string) => void;
+    const recordId = new Promise<string>((resolve) => (started = resolve));
+    const importing = importArchive({ db: h.rt.db, config: h.rt.config }, { requesterId: judy.id, targetUserId: judy.id, file, options: opts(), onStart: (r) => started(r.id) });
+    try {
+      const id = await recordId;
+      expect(await lockFree(id)).toBe(false);
+      // a server starting now leaves it running
+      await recoverImports(h.rt.db, database);
+      expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "RUNNING" });
+      await blocker.query("COMMIT");
+      const result = await importing;
+      expect(result.error).toBeNull();
+      expect(result.record).toMatchObject({ id, status: "SUCCEEDED" });
+      expect(await lockFree(id)).toBe(true);
+    } finally {
+      await blocker.end();
+      await other.end();
+      await importing.catch(() => {});
+    }
   });
 
   // last: every import of this file has run

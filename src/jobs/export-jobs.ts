@@ -1,5 +1,6 @@
 // Export jobs: persisted, run in the background with bounded concurrency,
-// progress published as they go. A restart fails what was running.
+// progress published as they go. A restart fails what was running (on
+// PostgreSQL, what no process runs any more: db/run-lock.ts).
 //
 // ZIP and JSONL exports run in a worker process each (worker.ts), which
 // reads through the driver and never starts Prisma: the server's own process
@@ -13,6 +14,7 @@
 import { EventEmitter } from "node:events";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
+import { takeRunLock, withFreeRunLocks } from "../db/run-lock.js";
 import { archiveFilename, writeExport, type ExportFormat, type ExportResult } from "../engine/export.js";
 import type { ExportFilter } from "../engine/kinds/index.js";
 import { withSnapshot } from "../engine/snapshot.js";
@@ -34,6 +36,9 @@ export interface ExportJobsDeps {
   /** the processes jobs run in, a spare among them (shared with big imports) */
   workers: Workers;
 }
+
+/** The name of the lock a job's runner holds on PostgreSQL (db/run-lock.ts). */
+export const exportLock = (jobId: string) => `stowage:export:${jobId}`;
 
 export const INTERRUPTED = "interrupted: the server stopped while this export was running; start it again";
 
@@ -57,13 +62,24 @@ export class ExportJobs {
 
   constructor(private deps: ExportJobsDeps) {}
 
-  /** Fails jobs a previous process left RUNNING (started by `before`, when this one began); queues those that never started. */
+  /**
+   * Fails jobs a previous process left RUNNING (started by `before`, when this
+   * one began) — on PostgreSQL only those whose lock nobody holds, so not
+   * another server's; queues those that never started.
+   */
   async recover(before: Date = new Date()): Promise<{ failed: number; requeued: number }> {
-    const { db } = this.deps;
-    const { count: failed } = await db.exportJob.updateMany({
-      where: { status: "RUNNING", startedAt: { lte: before } },
-      data: { status: "FAILED", error: INTERRUPTED, finishedAt: new Date() },
-    });
+    const { db, config } = this.deps;
+    const where = { status: "RUNNING" as const, startedAt: { lte: before } };
+    const data = { status: "FAILED" as const, error: INTERRUPTED, finishedAt: new Date() };
+    let failed: number;
+    if (config.database.provider === "sqlite") ({ count: failed } = await db.exportJob.updateMany({ where, data }));
+    else {
+      const running = await db.exportJob.findMany({ where, select: { id: true } });
+      const byLock = new Map(running.map((j) => [exportLock(j.id), j.id]));
+      ({ count: failed } = await withFreeRunLocks(db, [...byLock.keys()], (tx, free) =>
+        tx.exportJob.updateMany({ where: { ...where, id: { in: free.map((name) => byLock.get(name)!) } }, data }),
+      ));
+    }
     const pending = await db.exportJob.findMany({ where: { status: "PENDING" }, orderBy: { createdAt: "asc" }, select: { id: true } });
     for (const p of pending) this.enqueue(p.id);
     return { failed, requeued: pending.length };
@@ -119,6 +135,20 @@ export class ExportJobs {
   }
 
   private async run(id: string) {
+    const { database } = this.deps.config;
+    if (database.provider === "sqlite") return this.claimAndRun(id);
+    // taken before the claim: no server that starts meanwhile finds the job RUNNING with nobody holding it
+    const lock = await takeRunLock(database, exportLock(id));
+    // another server has it
+    if (!lock) return;
+    try {
+      await this.claimAndRun(id);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async claimAndRun(id: string) {
     const { db, store, pubsub, config, logger } = this.deps;
     const claimed = await db.exportJob.updateMany({ where: { id, status: "PENDING" }, data: { status: "RUNNING", startedAt: new Date() } });
     if (!claimed.count) return;

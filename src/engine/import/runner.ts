@@ -1,6 +1,9 @@
 // Which process runs an import, as its history record keeps it: a server that
 // starts fails the imports its previous run left RUNNING, and must tell those
-// from one a live process on this machine (the CLI) is running right now.
+// from one a live process (the CLI, another server) is running right now. On
+// PostgreSQL the runner holds the import's lock (db/run-lock.ts), which the
+// database answers for wherever the runner is; on SQLite, whose file only
+// processes of one machine share, the process is asked.
 import { readFileSync } from "node:fs";
 import { hostname, uptime } from "node:os";
 
@@ -15,6 +18,9 @@ function bootId(): string {
 
 const host = hostname().replaceAll(" ", "_");
 const boot = bootId();
+
+/** The name of the lock an import's runner holds on PostgreSQL. */
+export const importLock = (recordId: string) => `stowage:import:${recordId}`;
 
 /** This process, as a history record's `runner`. */
 export const thisRunner = `${host} ${boot} ${process.pid}`;

@@ -3,8 +3,10 @@
 // — failed imports included. A big archive is planned (and written) in a
 // worker process (jobs/import-worker.ts), a small one here: the same planner
 // either way.
-import { DEFAULT_IMPORT_WORKER_MIN_BYTES, type Config } from "../../config.js";
+import { randomUUID } from "node:crypto";
+import { DEFAULT_IMPORT_WORKER_MIN_BYTES, type Config, type Database } from "../../config.js";
 import type { Db } from "../../db/client.js";
+import { takeRunLock, withFreeRunLocks } from "../../db/run-lock.js";
 import type { ImportRecord } from "../../generated/sqlite/client.js";
 import type { OpenedArchive } from "../archive/reader.js";
 import { StowageError } from "../errors.js";
@@ -12,7 +14,7 @@ import { planInWorker } from "../../jobs/import-worker.js";
 import type { WorkerStats } from "../../jobs/worker-protocol.js";
 import type { Workers } from "../../jobs/workers.js";
 import { historyFormat, INTERRUPTED } from "./history.js";
-import { runnerAlive, thisRunner } from "./runner.js";
+import { importLock, runnerAlive, thisRunner } from "./runner.js";
 import type { ImportPlan } from "./plan.js";
 import { oneImportAtATime, preview, runImport } from "./run.js";
 import { openSource } from "./source.js";
@@ -62,6 +64,7 @@ export async function importArchive(
   },
 ): Promise<{ record: ImportRecord; plan: ImportPlan | null; error: StowageError | null; worker?: WorkerStats }> {
   const { db } = services;
+  const { database } = services.config;
   let archive: OpenedArchive | null = null;
   let source: LineSource | null = null;
   let openError: unknown = null;
@@ -71,60 +74,73 @@ export async function importArchive(
   } catch (err) {
     openError = err;
   }
-  const record = await db.importRecord.create({
-    data: {
-      requestedById: req.requesterId,
-      targetUserId: req.targetUserId,
-      filename: req.file.filename,
-      sha256: req.file.sha256,
-      byteSize: BigInt(req.file.byteSize),
-      format: archive ? historyFormat(archive.format, null) : "JSONL",
-      mode: req.options.mode,
-      options: { mode: req.options.mode, strict: req.options.strict, resolutions: req.options.resolutions.map((r) => ({ ...r })) } as object,
-      status: "RUNNING",
-      runner: thisRunner,
-    },
-  });
-  req.onStart?.(record);
+  // held before the record exists, so no server that starts meanwhile finds it RUNNING with nobody holding it
+  const id = randomUUID();
+  const lock = database.provider === "postgresql" ? await takeRunLock(database, importLock(id)) : null;
+  if (database.provider === "postgresql" && !lock) throw new Error(`the lock of import ${id}, a new id, is held by another session`);
   try {
-    if (openError) throw openError;
-    const { database } = services.config;
-    const { targetUserId, options, onProgress } = req;
-    // the record's success is written in the import's transaction: committed together or not at all
-    const history = { recordId: record.id, format: archive!.format };
-    let plan: ImportPlan;
-    if (inWorker(services.config, req.file))
-      ({ plan, stats: worker } = await oneImportAtATime(() =>
-        planInWorker({ job: "import", database, path: req.file.path, targetUserId, options, history, onProgress, onWorker: req.onWorker }, services.workers),
-      ));
-    else plan = await runImport(database, { targetUserId, options, source: source!, history, onProgress });
-    const done = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
-    return { record: done, plan, error: null, worker };
-  } catch (err) {
-    // only while RUNNING: a worker lost after its COMMIT has marked the record SUCCEEDED, and the history keeps what the database holds
-    await db.importRecord.updateMany({
-      where: { id: record.id, status: "RUNNING" },
-      data: { status: "FAILED", error: err instanceof Error ? err.message : String(err), finishedAt: new Date() },
+    const record = await db.importRecord.create({
+      data: {
+        id,
+        requestedById: req.requesterId,
+        targetUserId: req.targetUserId,
+        filename: req.file.filename,
+        sha256: req.file.sha256,
+        byteSize: BigInt(req.file.byteSize),
+        format: archive ? historyFormat(archive.format, null) : "JSONL",
+        mode: req.options.mode,
+        options: { mode: req.options.mode, strict: req.options.strict, resolutions: req.options.resolutions.map((r) => ({ ...r })) } as object,
+        status: "RUNNING",
+        runner: thisRunner,
+      },
     });
-    const failed = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
-    if (err instanceof StowageError) return { record: failed, plan: null, error: err };
-    throw err;
+    req.onStart?.(record);
+    try {
+      if (openError) throw openError;
+      const { targetUserId, options, onProgress } = req;
+      // the record's success is written in the import's transaction: committed together or not at all
+      const history = { recordId: record.id, format: archive!.format };
+      let plan: ImportPlan;
+      if (inWorker(services.config, req.file))
+        ({ plan, stats: worker } = await oneImportAtATime(() =>
+          planInWorker({ job: "import", database, path: req.file.path, targetUserId, options, history, onProgress, onWorker: req.onWorker }, services.workers),
+        ));
+      else plan = await runImport(database, { targetUserId, options, source: source!, history, onProgress });
+      const done = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
+      return { record: done, plan, error: null, worker };
+    } catch (err) {
+      // only while RUNNING: a worker lost after its COMMIT has marked the record SUCCEEDED, and the history keeps what the database holds
+      await db.importRecord.updateMany({
+        where: { id: record.id, status: "RUNNING" },
+        data: { status: "FAILED", error: err instanceof Error ? err.message : String(err), finishedAt: new Date() },
+      });
+      const failed = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
+      if (err instanceof StowageError) return { record: failed, plan: null, error: err };
+      throw err;
+    }
+  } finally {
+    await lock?.release();
   }
 }
 
 /**
- * Fails the imports a previous server process left RUNNING (those started
- * by `before`, when this one began, whose process is gone or cannot be asked): their
- * transactions never committed (a committed one says SUCCEEDED), so nothing
- * of them was written.
+ * Fails the imports a previous server process left RUNNING (those started by
+ * `before`, when this one began, whose runner is gone): their transactions
+ * never committed (a committed one says SUCCEEDED), so nothing of them was
+ * written. On PostgreSQL a runner is alive while it holds its import's lock,
+ * wherever it runs; on SQLite, while its process on this machine is.
  */
-export async function recoverImports(db: Db, before: Date = new Date()): Promise<number> {
+export async function recoverImports(db: Db, database: Database, before: Date = new Date()): Promise<number> {
   const running = await db.importRecord.findMany({ where: { status: "RUNNING", startedAt: { lte: before } }, select: { id: true, runner: true } });
-  const gone = running.filter((r) => !runnerAlive(r.runner)).map((r) => r.id);
-  if (!gone.length) return 0;
-  const { count } = await db.importRecord.updateMany({
-    where: { id: { in: gone }, status: "RUNNING" },
-    data: { status: "FAILED", error: INTERRUPTED, finishedAt: new Date() },
-  });
-  return count;
+  const fail = async (tx: Db, ids: string[]) => {
+    if (!ids.length) return 0;
+    const { count } = await tx.importRecord.updateMany({
+      where: { id: { in: ids }, status: "RUNNING" },
+      data: { status: "FAILED", error: INTERRUPTED, finishedAt: new Date() },
+    });
+    return count;
+  };
+  if (database.provider === "sqlite") return fail(db, running.filter((r) => !runnerAlive(r.runner)).map((r) => r.id));
+  const byLock = new Map(running.map((r) => [importLock(r.id), r.id]));
+  return withFreeRunLocks(db, [...byLock.keys()], (tx, free) => fail(tx, free.map((name) => byLock.get(name)!)));
 }

@@ -1,0 +1,56 @@
+// PostgreSQL advisory locks as proof that a job's process still runs it. The
+// process holds the job's lock on a connection of its own for as long as it
+// runs the job, and PostgreSQL drops the lock the moment that connection goes
+// (the process exited or crashed, its machine or container is gone), so a
+// server that starts can ask the database, wherever the runner is: a pid and
+// a host name can only be asked on the runner's own machine.
+import type { Client } from "pg";
+import type { Database } from "../config.js";
+import type { Db } from "./client.js";
+import { pgPoolConfig } from "./pg-config.js";
+
+type Pg = Extract<Database, { provider: "postgresql" }>;
+
+// the whole database shares one space of 64-bit keys: a name hashed into it, namespaced by its caller
+const KEY = "hashtextextended($1, 0)";
+
+export interface RunLock {
+  /** Ends the lock's connection, and with it the lock. */
+  release(): Promise<void>;
+}
+
+/**
+ * Takes `name`'s lock on a connection held until release(); null when another
+ * session holds it (another process runs that job).
+ */
+export async function takeRunLock(database: Pg, name: string): Promise<RunLock | null> {
+  const { default: pg } = await import("pg");
+  const client: Client = new pg.Client(pgPoolConfig(database));
+  // a connection lost mid-job loses only the lock (a server starting then may fail the job): no crash for it
+  client.on("error", () => {});
+  let taken = false;
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ taken: boolean }>(`SELECT pg_try_advisory_lock(${KEY}) AS taken`, [name]);
+    taken = rows[0].taken;
+  } finally {
+    if (!taken) await client.end().catch(() => {});
+  }
+  return taken ? { release: () => client.end().catch(() => {}) } : null;
+}
+
+/**
+ * Runs `fn` in one transaction of `db` with the names of `names` whose lock
+ * nobody holds — their jobs' processes are gone — holding those locks until
+ * it ends, so no runner can take one back meanwhile.
+ */
+export function withFreeRunLocks<T>(db: Db, names: readonly string[], fn: (tx: Db, free: string[]) => Promise<T>): Promise<T> {
+  return db.$transaction(async (tx) => {
+    const free: string[] = [];
+    for (const name of names) {
+      const [row] = await tx.$queryRawUnsafe<{ free: boolean }[]>(`SELECT pg_try_advisory_xact_lock(${KEY}) AS free`, name);
+      if (row.free) free.push(name);
+    }
+    return fn(tx as Db, free);
+  });
+}
