@@ -40,16 +40,16 @@ export async function takeRunLock(database: Pg, name: string): Promise<RunLock |
 }
 
 /**
- * Runs `fn` in one transaction of `db` with the names of `names` whose lock
- * nobody holds — their jobs' processes are gone — holding those locks until
- * it ends, so no runner can take one back meanwhile.
+ * Runs `fn` in one transaction of `db` with those of `ids` whose lock
+ * (`lockName(id)`) nobody holds — their jobs' processes are gone — holding
+ * those locks until it ends, so no runner can take one back meanwhile.
  */
-export function withFreeRunLocks<T>(db: Db, names: readonly string[], fn: (tx: Db, free: string[]) => Promise<T>): Promise<T> {
+export function withFreeRunLocks<T>(db: Db, ids: readonly string[], lockName: (id: string) => string, fn: (tx: Db, free: string[]) => Promise<T>): Promise<T> {
   return db.$transaction(async (tx) => {
     const free: string[] = [];
-    for (const name of names) {
-      const [row] = await tx.$queryRawUnsafe<{ free: boolean }[]>(`SELECT pg_try_advisory_xact_lock(${KEY}) AS free`, name);
-      if (row.free) free.push(name);
+    for (const id of ids) {
+      const [row] = await tx.$queryRawUnsafe<{ free: boolean }[]>(`SELECT pg_try_advisory_xact_lock(${KEY}) AS free`, lockName(id));
+      if (row.free) free.push(id);
     }
     return fn(tx as Db, free);
   });

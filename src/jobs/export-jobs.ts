@@ -75,10 +75,7 @@ export class ExportJobs {
     if (config.database.provider === "sqlite") ({ count: failed } = await db.exportJob.updateMany({ where, data }));
     else {
       const running = await db.exportJob.findMany({ where, select: { id: true } });
-      const byLock = new Map(running.map((j) => [exportLock(j.id), j.id]));
-      ({ count: failed } = await withFreeRunLocks(db, [...byLock.keys()], (tx, free) =>
-        tx.exportJob.updateMany({ where: { ...where, id: { in: free.map((name) => byLock.get(name)!) } }, data }),
-      ));
+      ({ count: failed } = await withFreeRunLocks(db, running.map((j) => j.id), exportLock, (tx, free) => tx.exportJob.updateMany({ where: { ...where, id: { in: free } }, data })));
     }
     const pending = await db.exportJob.findMany({ where: { status: "PENDING" }, orderBy: { createdAt: "asc" }, select: { id: true } });
     for (const p of pending) this.enqueue(p.id);

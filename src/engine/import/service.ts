@@ -141,6 +141,5 @@ export async function recoverImports(db: Db, database: Database, before: Date = 
     return count;
   };
   if (database.provider === "sqlite") return fail(db, running.filter((r) => !runnerAlive(r.runner)).map((r) => r.id));
-  const byLock = new Map(running.map((r) => [importLock(r.id), r.id]));
-  return withFreeRunLocks(db, [...byLock.keys()], (tx, free) => fail(tx, free.map((name) => byLock.get(name)!)));
+  return withFreeRunLocks(db, running.map((r) => r.id), importLock, fail);
 }
