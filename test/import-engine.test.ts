@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -270,7 +270,8 @@ describe("import engine", () => {
     const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
     const judy = await user("judy@example.com");
     const lines = await exportLines(alice.id);
-    const path = join(mkdtempSync(join(tmpdir(), "stowage-run-lock-")), "alice.jsonl");
+    const dir = mkdtempSync(join(tmpdir(), "stowage-run-lock-"));
+    const path = join(dir, "alice.jsonl");
     writeFileSync(path, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
     const file = { path, filename: "alice.jsonl", sha256: "0".repeat(64), byteSize: statSync(path).size };
     const { default: pg } = await import("pg");
@@ -304,6 +305,7 @@ describe("import engine", () => {
       await blocker.end();
       await other.end();
       await importing.catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
