@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { fixture } from "./support/fixtures.js";
 import { pgPoolConfig } from "../src/db/pg-config.js";
 import { takeRunLock } from "../src/db/run-lock.js";
+import { runLockHeld } from "./support/run-lock.js";
 import { exportLock, storedFilter } from "../src/jobs/export-jobs.js";
 
 const StartExport = graphql(`
@@ -371,44 +372,37 @@ describe("jobs and users", () => {
     const { database } = s.rt.config;
     if (database.provider !== "postgresql") throw new Error("PostgreSQL only");
     const { default: pg } = await import("pg");
-    const other = new pg.Client(pgPoolConfig(database));
-    await other.connect();
+    const held = (id: string) => runLockHeld(database, exportLock(id));
+    // the job's worker waits for this transaction to read the memories: the job is caught running
+    const blocker = new pg.Client(pgPoolConfig(database));
+    await blocker.connect();
     try {
-      const held = async (id: string) => {
-        const { rows } = await other.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS free", [exportLock(id)]);
-        if (rows[0].free) await other.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [exportLock(id)]);
-        return !rows[0].free;
-      };
-      // the job's worker waits for this transaction to read the memories: the job is caught running
-      const blocker = new pg.Client(pgPoolConfig(database));
-      await blocker.connect();
-      try {
-        await blocker.query("BEGIN");
-        await blocker.query(`LOCK TABLE "${database.schema}"."Memory" IN ACCESS EXCLUSIVE MODE`);
-        const started = new Promise<string>((resolve) => s.rt.exportJobs.events.once("worker", ({ jobId }) => resolve(jobId)));
-        const job = await s.rt.exportJobs.create({ requestedById: alice.id, ownerId: alice.id, format: "ZIP", filter: { sections: ["MEMORIES"] } });
-        expect(await started).toBe(job.id);
-        expect(await held(job.id)).toBe(true);
-        await blocker.query("COMMIT");
-        await s.rt.exportJobs.idle();
-        expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "SUCCEEDED" });
-        expect(await held(job.id)).toBe(false);
-      } finally {
-        await blocker.end();
-      }
-      // a PENDING job another server has taken (its lock held, not claimed yet): this one does not run it
-      const pending = await s.rt.db.exportJob.create({ data: { ownerId: alice.id, requestedById: alice.id, format: "ZIP", filter: storedFilter({ sections: ["MEMORIES"] }) as object } });
-      await other.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [exportLock(pending.id)]);
+      await blocker.query("BEGIN");
+      await blocker.query(`LOCK TABLE "${database.schema}"."Memory" IN ACCESS EXCLUSIVE MODE`);
+      const started = new Promise<string>((resolve) => s.rt.exportJobs.events.once("worker", ({ jobId }) => resolve(jobId)));
+      const job = await s.rt.exportJobs.create({ requestedById: alice.id, ownerId: alice.id, format: "ZIP", filter: { sections: ["MEMORIES"] } });
+      expect(await started).toBe(job.id);
+      expect(await held(job.id)).toBe(true);
+      await blocker.query("COMMIT");
+      await s.rt.exportJobs.idle();
+      expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "SUCCEEDED" });
+      expect(await held(job.id)).toBe(false);
+    } finally {
+      await blocker.end();
+    }
+    // a PENDING job another server has taken (its lock held, not claimed yet): this one does not run it
+    const pending = await s.rt.db.exportJob.create({ data: { ownerId: alice.id, requestedById: alice.id, format: "ZIP", filter: storedFilter({ sections: ["MEMORIES"] }) as object } });
+    const theirs = (await takeRunLock(database, exportLock(pending.id)))!;
+    try {
       await s.rt.exportJobs.recover();
       await s.rt.exportJobs.idle();
       expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: pending.id } })).toMatchObject({ status: "PENDING" });
-      await other.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [exportLock(pending.id)]);
-      await s.rt.exportJobs.recover();
-      await s.rt.exportJobs.idle();
-      expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: pending.id } })).toMatchObject({ status: "SUCCEEDED" });
     } finally {
-      await other.end();
+      await theirs.release();
     }
+    await s.rt.exportJobs.recover();
+    await s.rt.exportJobs.idle();
+    expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: pending.id } })).toMatchObject({ status: "SUCCEEDED" });
   });
 });
 

@@ -13,6 +13,7 @@ import { importArchive, recoverImports } from "../src/engine/import/service.js";
 import { importLock, thisRunner } from "../src/engine/import/runner.js";
 import { takeRunLock, type RunLock } from "../src/db/run-lock.js";
 import { pgPoolConfig } from "../src/db/pg-config.js";
+import { runLockHeld } from "./support/run-lock.js";
 import type { ImportOptions } from "../src/engine/import/types.js";
 import { engineRuntime, exportLines as baseExportLines, lineSource } from "./support/engine.js";
 import { seedDemo } from "../src/seed/index.js";
@@ -275,13 +276,6 @@ describe("import engine", () => {
     writeFileSync(path, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
     const file = { path, filename: "alice.jsonl", sha256: "0".repeat(64), byteSize: statSync(path).size };
     const { default: pg } = await import("pg");
-    const other = new pg.Client(pgPoolConfig(database));
-    await other.connect();
-    const lockFree = async (id: string) => {
-      const { rows } = await other.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS free", [importLock(id)]);
-      if (rows[0].free) await other.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [importLock(id)]);
-      return rows[0].free as boolean;
-    };
     // the import's inserts of memories wait for this transaction: the import is caught running
     const blocker = new pg.Client(pgPoolConfig(database));
     await blocker.connect();
@@ -292,7 +286,7 @@ describe("import engine", () => {
     const importing = importArchive({ db: h.rt.db, config: h.rt.config }, { requesterId: judy.id, targetUserId: judy.id, file, options: opts(), onStart: (r) => started(r.id) });
     try {
       const id = await recordId;
-      expect(await lockFree(id)).toBe(false);
+      expect(await runLockHeld(database, importLock(id))).toBe(true);
       // a server starting now leaves it running
       await recoverImports(h.rt.db, database);
       expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "RUNNING" });
@@ -300,10 +294,9 @@ describe("import engine", () => {
       const result = await importing;
       expect(result.error).toBeNull();
       expect(result.record).toMatchObject({ id, status: "SUCCEEDED" });
-      expect(await lockFree(id)).toBe(true);
+      expect(await runLockHeld(database, importLock(id))).toBe(false);
     } finally {
       await blocker.end();
-      await other.end();
       await importing.catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     }

@@ -40,6 +40,22 @@ export async function takeRunLock(database: Pg, name: string): Promise<RunLock |
 }
 
 /**
+ * Runs `fn` holding `name`'s lock on PostgreSQL (on SQLite, whose runners are
+ * asked by process, no lock); null, without running it, when another session
+ * holds the lock.
+ */
+export async function whileHoldingRunLock<T>(database: Database, name: string, fn: () => Promise<T>): Promise<T | null> {
+  if (database.provider === "sqlite") return fn();
+  const lock = await takeRunLock(database, name);
+  if (!lock) return null;
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
  * Runs `fn` in one transaction of `db` with those of `ids` whose lock
  * (`lockName(id)`) nobody holds — their jobs' processes are gone — holding
  * those locks until it ends, so no runner can take one back meanwhile.

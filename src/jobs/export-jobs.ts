@@ -14,7 +14,7 @@
 import { EventEmitter } from "node:events";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
-import { takeRunLock, withFreeRunLocks } from "../db/run-lock.js";
+import { whileHoldingRunLock, withFreeRunLocks } from "../db/run-lock.js";
 import { archiveFilename, writeExport, type ExportFormat, type ExportResult } from "../engine/export.js";
 import type { ExportFilter } from "../engine/kinds/index.js";
 import { withSnapshot } from "../engine/snapshot.js";
@@ -132,17 +132,9 @@ export class ExportJobs {
   }
 
   private async run(id: string) {
-    const { database } = this.deps.config;
-    if (database.provider === "sqlite") return this.claimAndRun(id);
-    // taken before the claim: no server that starts meanwhile finds the job RUNNING with nobody holding it
-    const lock = await takeRunLock(database, exportLock(id));
-    // another server has it
-    if (!lock) return;
-    try {
-      await this.claimAndRun(id);
-    } finally {
-      await lock.release();
-    }
+    // the lock before the claim: no server that starts meanwhile finds the job RUNNING with nobody holding it;
+    // a job whose lock is held is another server's
+    await whileHoldingRunLock(this.deps.config.database, exportLock(id), () => this.claimAndRun(id));
   }
 
   private async claimAndRun(id: string) {

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { DEFAULT_IMPORT_WORKER_MIN_BYTES, type Config, type Database } from "../../config.js";
 import type { Db } from "../../db/client.js";
-import { takeRunLock, withFreeRunLocks } from "../../db/run-lock.js";
+import { whileHoldingRunLock, withFreeRunLocks } from "../../db/run-lock.js";
 import type { ImportRecord } from "../../generated/sqlite/client.js";
 import type { OpenedArchive } from "../archive/reader.js";
 import { StowageError } from "../errors.js";
@@ -50,76 +50,91 @@ export async function previewArchive({ config, workers }: PreviewServices, file:
   return { archive, plan, format: historyFormat(archive.format, plan), worker };
 }
 
-export async function importArchive(
+export interface ImportArchiveRequest {
+  requesterId: string;
+  targetUserId: string;
+  file: ArchiveFile;
+  options: ImportOptions;
+  onStart?: (record: ImportRecord) => void;
+  onProgress?: (done: number, total: number) => void;
+  /** a big archive is imported by a worker process: its pid, once it runs */
+  onWorker?: (pid: number) => void;
+}
+
+export interface ImportArchiveResult {
+  record: ImportRecord;
+  plan: ImportPlan | null;
+  error: StowageError | null;
+  worker?: WorkerStats;
+}
+
+/** The archive as opened before the record is made: an archive that cannot be read is a failed import, in the history too. */
+type Opened = { archive: OpenedArchive; source: LineSource; error?: undefined } | { archive?: undefined; source?: undefined; error: unknown };
+
+export async function importArchive(services: ImportServices, req: ImportArchiveRequest): Promise<ImportArchiveResult> {
+  let opened: Opened;
+  try {
+    opened = await openSource(req.file.path);
+  } catch (error) {
+    opened = { error };
+  }
+  // the lock before the record exists, so no server that starts meanwhile finds it RUNNING with nobody holding it
+  const { database } = services.config;
+  const id = randomUUID();
+  const result = await whileHoldingRunLock(database, importLock(id), () => recordedImport(services, req, id, opened));
+  if (!result) throw new Error(`the lock of import ${id}, a new id, is held by another session`);
+  return result;
+}
+
+/** The import, from its history record's creation to its outcome. */
+async function recordedImport(
   services: ImportServices,
-  req: {
-    requesterId: string;
-    targetUserId: string;
-    file: ArchiveFile;
-    options: ImportOptions;
-    onStart?: (record: ImportRecord) => void;
-    onProgress?: (done: number, total: number) => void;
-    /** a big archive is imported by a worker process: its pid, once it runs */
-    onWorker?: (pid: number) => void;
-  },
-): Promise<{ record: ImportRecord; plan: ImportPlan | null; error: StowageError | null; worker?: WorkerStats }> {
+  req: ImportArchiveRequest,
+  id: string,
+  opened: Opened,
+): Promise<ImportArchiveResult> {
   const { db } = services;
   const { database } = services.config;
-  let archive: OpenedArchive | null = null;
-  let source: LineSource | null = null;
-  let openError: unknown = null;
-  let worker: WorkerStats | undefined;
+  const record = await db.importRecord.create({
+    data: {
+      id,
+      requestedById: req.requesterId,
+      targetUserId: req.targetUserId,
+      filename: req.file.filename,
+      sha256: req.file.sha256,
+      byteSize: BigInt(req.file.byteSize),
+      format: opened.archive ? historyFormat(opened.archive.format, null) : "JSONL",
+      mode: req.options.mode,
+      options: { mode: req.options.mode, strict: req.options.strict, resolutions: req.options.resolutions.map((r) => ({ ...r })) } as object,
+      status: "RUNNING",
+      runner: thisRunner,
+    },
+  });
+  req.onStart?.(record);
   try {
-    ({ archive, source } = await openSource(req.file.path));
+    if (!opened.archive) throw opened.error;
+    const { archive, source } = opened;
+    const { targetUserId, options, onProgress } = req;
+    // the record's success is written in the import's transaction: committed together or not at all
+    const history = { recordId: record.id, format: archive.format };
+    let plan: ImportPlan;
+    let worker: WorkerStats | undefined;
+    if (inWorker(services.config, req.file))
+      ({ plan, stats: worker } = await oneImportAtATime(() =>
+        planInWorker({ job: "import", database, path: req.file.path, targetUserId, options, history, onProgress, onWorker: req.onWorker }, services.workers),
+      ));
+    else plan = await runImport(database, { targetUserId, options, source, history, onProgress });
+    const done = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
+    return { record: done, plan, error: null, worker };
   } catch (err) {
-    openError = err;
-  }
-  // held before the record exists, so no server that starts meanwhile finds it RUNNING with nobody holding it
-  const id = randomUUID();
-  const lock = database.provider === "postgresql" ? await takeRunLock(database, importLock(id)) : null;
-  if (database.provider === "postgresql" && !lock) throw new Error(`the lock of import ${id}, a new id, is held by another session`);
-  try {
-    const record = await db.importRecord.create({
-      data: {
-        id,
-        requestedById: req.requesterId,
-        targetUserId: req.targetUserId,
-        filename: req.file.filename,
-        sha256: req.file.sha256,
-        byteSize: BigInt(req.file.byteSize),
-        format: archive ? historyFormat(archive.format, null) : "JSONL",
-        mode: req.options.mode,
-        options: { mode: req.options.mode, strict: req.options.strict, resolutions: req.options.resolutions.map((r) => ({ ...r })) } as object,
-        status: "RUNNING",
-        runner: thisRunner,
-      },
+    // only while RUNNING: a worker lost after its COMMIT has marked the record SUCCEEDED, and the history keeps what the database holds
+    await db.importRecord.updateMany({
+      where: { id: record.id, status: "RUNNING" },
+      data: { status: "FAILED", error: err instanceof Error ? err.message : String(err), finishedAt: new Date() },
     });
-    req.onStart?.(record);
-    try {
-      if (openError) throw openError;
-      const { targetUserId, options, onProgress } = req;
-      // the record's success is written in the import's transaction: committed together or not at all
-      const history = { recordId: record.id, format: archive!.format };
-      let plan: ImportPlan;
-      if (inWorker(services.config, req.file))
-        ({ plan, stats: worker } = await oneImportAtATime(() =>
-          planInWorker({ job: "import", database, path: req.file.path, targetUserId, options, history, onProgress, onWorker: req.onWorker }, services.workers),
-        ));
-      else plan = await runImport(database, { targetUserId, options, source: source!, history, onProgress });
-      const done = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
-      return { record: done, plan, error: null, worker };
-    } catch (err) {
-      // only while RUNNING: a worker lost after its COMMIT has marked the record SUCCEEDED, and the history keeps what the database holds
-      await db.importRecord.updateMany({
-        where: { id: record.id, status: "RUNNING" },
-        data: { status: "FAILED", error: err instanceof Error ? err.message : String(err), finishedAt: new Date() },
-      });
-      const failed = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
-      if (err instanceof StowageError) return { record: failed, plan: null, error: err };
-      throw err;
-    }
-  } finally {
-    await lock?.release();
+    const failed = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
+    if (err instanceof StowageError) return { record: failed, plan: null, error: err };
+    throw err;
   }
 }
 
