@@ -151,10 +151,15 @@ describe("import engine", () => {
   it("re-importing your own archive in SKIP mode changes nothing", async () => {
     const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
     const before = await exportLines(alice.id);
+    const planned = await preview(h.rt.config.database, { targetUserId: alice.id, options: opts(), source: source(before) });
+    expect(planned.conflicts.length).toBe(planned.conflictTotal);
+    expect(planned.conflicts.every((c) => c.type === "DuplicateIdConflict" && c.resolution === "SKIP")).toBe(true);
     const plan = await runImport(h.rt.config.database, { targetUserId: alice.id, options: opts(), source: source(before) });
     expect(plan.crossUser).toBe(false);
     for (const c of Object.values(plan.counts)) expect(c).toMatchObject({ create: 0, update: 0, remap: 0 });
-    expect(plan.conflicts.every((c) => c.type === "DuplicateIdConflict" && c.resolution === "SKIP")).toBe(true);
+    // an import lists no conflict its resolutions do not name, and counts them all
+    expect(plan.conflicts).toEqual([]);
+    expect(plan.conflictTotal).toBe(planned.conflictTotal);
     expect(sortedRecords(await exportLines(alice.id))).toEqual(sortedRecords(before));
   });
 
@@ -315,6 +320,26 @@ describe("import engine", () => {
     expect(plan.conflictTotal).toBe(n);
     expect(plan.conflicts.every((c) => c.type === "ForeignRecordConflict")).toBe(true);
     expect(plan.counts.category).toEqual({ create: 0, update: 0, skip: 0, remap: n });
+  });
+
+  it("an import checks the resolutions named by id, even of a conflict with one way out, and lists only those", async () => {
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const [metadata, ...records] = await exportLines(alice.id);
+    const category = records.find((l) => l.type === "category")!;
+    const lines = [metadata, ...[0, 1, 2].map((i) => ({ type: "category", data: { ...category.data, id: randomUUID(), name: `named ${i}` } }))];
+    const fay = await user("fay-named@example.com");
+    const planned = await preview(h.rt.config.database, { targetUserId: fay.id, options: opts(), source: source(lines) });
+    const second = planned.conflicts[1];
+    expect(second).toMatchObject({ type: "ForeignRecordConflict", allowedResolutions: ["CREATE_NEW"] });
+    await expect(runImport(h.rt.config.database, { targetUserId: fay.id, options: opts({ resolutions: [{ conflictId: second.id, resolution: "SKIP" }] }), source: source(lines) })).rejects.toMatchObject({
+      code: "VALIDATION_FAILED",
+      message: expect.stringContaining("SKIP is not allowed for ForeignRecordConflict"),
+    });
+    expect(await h.rt.db.category.count({ where: { ownerId: fay.id } })).toBe(0);
+    const plan = await runImport(h.rt.config.database, { targetUserId: fay.id, options: opts({ resolutions: [{ conflictId: second.id, resolution: "CREATE_NEW" }] }), source: source(lines) });
+    expect(plan.conflicts).toEqual([{ ...second, resolution: "CREATE_NEW" }]);
+    expect(plan.conflictTotal).toBe(3);
+    expect(await h.rt.db.category.count({ where: { ownerId: fay.id } })).toBe(3);
   });
 
   it("imports without a warning from the drivers", () => {

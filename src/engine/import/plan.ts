@@ -29,6 +29,7 @@ export interface ImportPlan {
   exporterUserId: string | null;
   crossUser: boolean;
   counts: PlanCounts;
+  /** a preview's first MAX_LISTED_CONFLICTS; an import's, only those its resolutions name by id */
   conflicts: Conflict[];
   conflictTotal: number;
   warnings: string[];
@@ -101,12 +102,15 @@ class Planner {
   // what pass B reads the target's data through and writes to: set when it starts
   private reader!: RawReader;
   private sink: PlanSink | null = null;
+  /** the conflicts the resolutions name by id: all an import keeps of them (see listing) */
+  private namedConflicts: Set<string>;
 
   constructor(
     private targetUserId: string,
     private options: ImportOptions,
   ) {
     this.ids = new FileIds(targetUserId);
+    this.namedConflicts = new Set(options.resolutions.flatMap((r) => (r.conflictId ? [r.conflictId] : [])));
     this.plan = {
       metadata: null,
       exporterUserId: null,
@@ -135,15 +139,24 @@ class Planner {
     (this.plan.counts[kind] ??= emptyCounts())[what]++;
   }
 
+  /**
+   * Whether conflicts are built now: a preview lists the first
+   * MAX_LISTED_CONFLICTS; an import (a sink to write to) keeps only those its
+   * resolutions name by id, which checkResolutionInput checks — nobody reads
+   * the others, and a cross-user import would otherwise build one per record.
+   */
+  private get listing(): boolean {
+    return this.sink ? this.namedConflicts.size > 0 : this.plan.conflicts.length < MAX_LISTED_CONFLICTS;
+  }
+
   private conflict(c: Omit<Conflict, "id" | "resolution" | "allowedResolutions"> & { allowedResolutions?: Resolution[] }): Resolution {
     const allowedResolutions = c.allowedResolutions ?? ALLOWED[c.type];
-    const listed = this.plan.conflicts.length < MAX_LISTED_CONFLICTS;
     this.plan.conflictTotal++;
     // one way out and nothing to list (a million foreign records): no conflict object to make
-    if (allowedResolutions.length === 1 && !listed) return allowedResolutions[0];
+    if (allowedResolutions.length === 1 && !this.listing) return allowedResolutions[0];
     const full = { ...c, id: `${c.type}:${c.kind}:${c.line}:${c.field ?? ""}`, allowedResolutions };
     const resolution = chooseResolution(this.options, full);
-    if (listed) this.plan.conflicts.push({ ...full, resolution });
+    if (this.sink ? this.namedConflicts.has(full.id) : this.listing) this.plan.conflicts.push({ ...full, resolution });
     return resolution;
   }
 
@@ -154,7 +167,7 @@ class Planner {
    */
   private countedOnly(type: ConflictType): Resolution | undefined {
     const allowed = ALLOWED[type];
-    if (allowed.length !== 1 || this.plan.conflicts.length < MAX_LISTED_CONFLICTS) return undefined;
+    if (allowed.length !== 1 || this.listing) return undefined;
     this.plan.conflictTotal++;
     return allowed[0];
   }
