@@ -179,7 +179,7 @@ async function main() {
     );
     if (r.error) throw r.error;
     worker = r.worker;
-    records = Object.values(r.plan!.counts).reduce((a, c) => a + c.create + c.update + c.remap, 0);
+    records = Object.values(r.outcome!.counts).reduce((a, c) => a + c.create + c.update + c.remap, 0);
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);

@@ -307,6 +307,56 @@ describe("import engine", () => {
     }
   });
 
+  it.runIf(!!process.env.DATABASE_URL?.startsWith("postgres"))("a worker lost right after its COMMIT: the import succeeded, and says so from its record", async () => {
+    const { database } = h.rt.config;
+    if (database.provider !== "postgresql") throw new Error("PostgreSQL only");
+    const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });
+    const kate = await user("kate-lost@example.com");
+    const lines = await exportLines(alice.id);
+    const dir = mkdtempSync(join(tmpdir(), "stowage-lost-"));
+    const path = join(dir, "alice.jsonl");
+    writeFileSync(path, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const file = { path, filename: "alice.jsonl", sha256: "0".repeat(64), byteSize: statSync(path).size };
+    const { default: pg } = await import("pg");
+    const admin = new pg.Client(pgPoolConfig(database));
+    await admin.connect();
+    // the import's COMMIT runs a deferred trigger that waits for a lock this test holds: the worker is stopped there, its work committing
+    const key = 770077007;
+    const q = `"${database.schema}"`;
+    await admin.query(`CREATE FUNCTION ${q}.test_hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(${key}); RETURN NULL; END $$`);
+    await admin.query(
+      `CREATE CONSTRAINT TRIGGER test_hold_commit AFTER UPDATE ON ${q}."ImportRecord" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status = 'SUCCEEDED') EXECUTE FUNCTION ${q}.test_hold_commit()`,
+    );
+    await admin.query("SELECT pg_advisory_lock($1)", [key]);
+    let pid!: (n: number) => void;
+    const workerPid = new Promise<number>((resolve) => (pid = resolve));
+    const importing = importArchive(
+      { db: h.rt.db, config: { ...h.rt.config, importWorkerMinBytes: 0 } },
+      { requesterId: kate.id, targetUserId: kate.id, file, options: opts(), onWorker: (n) => pid(n) },
+    );
+    try {
+      const worker = await workerPid;
+      const committing = async () => (await admin.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1", [key])).rowCount === 1;
+      while (!(await committing())) await new Promise((r) => setTimeout(r, 20));
+      process.kill(worker, "SIGKILL");
+      await admin.query("SELECT pg_advisory_unlock($1)", [key]);
+      const result = await importing;
+      expect(result.error).toBeNull();
+      expect(result.plan).toBeNull();
+      expect(result.record.status).toBe("SUCCEEDED");
+      const memories = lines.filter((l) => l.type === "memory").length;
+      expect(result.outcome).toMatchObject({ records: lines.length - 1, conflicts: lines.length - 1, counts: { memory: { create: 0, update: 0, skip: 0, remap: memories } } });
+      expect(await h.rt.db.memory.count({ where: { ownerId: kate.id } })).toBe(memories);
+    } finally {
+      await admin.query("SELECT pg_advisory_unlock_all()");
+      await importing.catch(() => {});
+      await admin.query(`DROP TRIGGER IF EXISTS test_hold_commit ON ${q}."ImportRecord"`);
+      await admin.query(`DROP FUNCTION IF EXISTS ${q}.test_hold_commit()`);
+      await admin.end();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   // last: every import of this file has run
   it("lists the first MAX_LISTED_CONFLICTS conflicts and counts them all", async () => {
     const alice = await h.rt.db.user.findUniqueOrThrow({ where: { email: "alice@example.com" } });

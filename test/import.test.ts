@@ -64,6 +64,9 @@ describe("importBackup through multipart HTTP", () => {
     if (r.__typename !== "ImportBackupSuccess") return;
     expect(countsOf(r.record.counts)).toEqual(countsOf(p.counts));
     expect(r.record).toMatchObject({ status: "SUCCEEDED", crossUser: true, exporterUserId: alice.id, format: "ZIP" });
+    // every record of someone else's file is a ForeignRecordConflict
+    expect(r.record).toMatchObject({ recordCount: aliceLines.length - 1, conflictCount: p.conflictCount });
+    expect(p.conflictCount).toBe(aliceLines.length - 1);
     // the database holds what the counts say
     expect(await s.rt.db.memory.count({ where: { ownerId: bob.id } })).toBe(aliceLines.filter((l) => l.type === "memory").length);
     const bobZip = (await readNative(await exportZip(bob.token))).lines;
@@ -234,7 +237,7 @@ describe("conflicts and resolutions", () => {
       expect(r).toMatchObject({ __typename: "InvalidArchiveError", line: 2 });
       expect(await s.rt.db.memory.count({ where: { ownerId: dave.id } })).toBe(0);
       const h = await s.gql(History, {}, dave.token);
-      expect(h.data!.importHistory.edges[0].node).toMatchObject({ status: "FAILED", filename: "m.jsonl" });
+      expect(h.data!.importHistory.edges[0].node).toMatchObject({ status: "FAILED", filename: "m.jsonl", recordCount: null, conflictCount: null });
       expect(h.data!.importHistory.edges[0].node.error).toContain("line 2");
     });
   });

@@ -76,9 +76,10 @@ export function importCommand(): Command {
         }
         if (result.error) throw result.error;
         const elapsedMs = Math.round(performance.now() - started);
-        if (o.json) console.log(JSON.stringify({ record: result.record.id, status: result.record.status, counts: result.plan!.counts, warnings: result.plan!.warnings, elapsedMs }));
+        const { counts, warnings } = result.outcome!;
+        if (o.json) console.log(JSON.stringify({ record: result.record.id, status: result.record.status, counts, warnings, elapsedMs }));
         else {
-          console.log(table(result.plan!.counts));
+          console.log(table(counts));
           console.log(`imported ${archive.filename} into ${user.email} in ${(elapsedMs / 1000).toFixed(1)}s (history record ${result.record.id})`);
         }
       } finally {

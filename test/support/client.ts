@@ -94,6 +94,8 @@ export const ImportDoc = graphql(`
           crossUser
           exporterUserId
           warnings
+          recordCount
+          conflictCount
           counts {
             kind
             create
@@ -129,6 +131,8 @@ export const HistoryDoc = graphql(`
           status
           error
           format
+          recordCount
+          conflictCount
           counts {
             kind
             create

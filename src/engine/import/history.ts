@@ -4,7 +4,9 @@
 // record still RUNNING when the server starts again was never committed.
 import type { DetectedFormat } from "../archive/detect.js";
 import { FORMAT_NAME } from "../archive/format.js";
+import type { ImportRecord } from "../../generated/sqlite/client.js";
 import { MAX_WARNINGS, type ImportPlan } from "./plan.js";
+import type { PlanCounts } from "./types.js";
 
 export type HistoryFormat = "ZIP" | "JSONL" | "OPENMEMORY" | "FOVEA";
 
@@ -28,7 +30,28 @@ export function succeeded(format: DetectedFormat, plan: ImportPlan) {
     exporterUserId: plan.exporterUserId,
     counts: plan.counts as object,
     warnings: plan.warnings.slice(0, MAX_WARNINGS),
+    recordCount: plan.records,
+    conflictCount: plan.conflictTotal,
     finishedAt: new Date(),
+  };
+}
+
+/** What an import that succeeded did, as its record tells it: what the shells report. */
+export interface ImportOutcome {
+  counts: PlanCounts;
+  warnings: string[];
+  /** records the file held */
+  records: number;
+  conflicts: number;
+}
+
+export function outcomeOf(record: Pick<ImportRecord, "status" | "counts" | "warnings" | "recordCount" | "conflictCount">): ImportOutcome {
+  if (record.status !== "SUCCEEDED") throw new Error(`an import ${record.status.toLowerCase()} has no outcome`);
+  return {
+    counts: (record.counts ?? {}) as PlanCounts,
+    warnings: (record.warnings ?? []) as string[],
+    records: record.recordCount ?? 0,
+    conflicts: record.conflictCount ?? 0,
   };
 }
 

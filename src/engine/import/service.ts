@@ -13,7 +13,8 @@ import { StowageError } from "../errors.js";
 import { planInWorker } from "../../jobs/import-worker.js";
 import type { WorkerStats } from "../../jobs/worker-protocol.js";
 import type { Workers } from "../../jobs/workers.js";
-import { historyFormat, INTERRUPTED } from "./history.js";
+import type { Logger } from "../../logger.js";
+import { historyFormat, INTERRUPTED, outcomeOf, type ImportOutcome } from "./history.js";
 import { importLock, runnerAlive, thisRunner } from "./runner.js";
 import type { ImportPlan } from "./plan.js";
 import { oneImportAtATime, preview, runImport } from "./run.js";
@@ -39,6 +40,7 @@ export interface PreviewServices {
 
 export interface ImportServices extends PreviewServices {
   db: Db;
+  logger?: Pick<Logger, "warn">;
 }
 
 export async function previewArchive({ config, workers }: PreviewServices, file: ArchiveFile, targetUserId: string, options: ImportOptions) {
@@ -63,6 +65,9 @@ export interface ImportArchiveRequest {
 
 export interface ImportArchiveResult {
   record: ImportRecord;
+  /** what it did, as the record says, once it succeeded */
+  outcome: ImportOutcome | null;
+  /** the plan, when it came back: not from a worker lost right after its commit */
   plan: ImportPlan | null;
   error: StowageError | null;
   worker?: WorkerStats;
@@ -125,15 +130,20 @@ async function recordedImport(
       ));
     else plan = await runImport(database, { targetUserId, options, source, history, onProgress });
     const done = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
-    return { record: done, plan, error: null, worker };
+    return { record: done, outcome: outcomeOf(done), plan, error: null, worker };
   } catch (err) {
     // only while RUNNING: a worker lost after its COMMIT has marked the record SUCCEEDED, and the history keeps what the database holds
     await db.importRecord.updateMany({
       where: { id: record.id, status: "RUNNING" },
       data: { status: "FAILED", error: err instanceof Error ? err.message : String(err), finishedAt: new Date() },
     });
-    const failed = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
-    if (err instanceof StowageError) return { record: failed, plan: null, error: err };
+    const after = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
+    if (after.status === "SUCCEEDED") {
+      // committed, then lost before it could answer: the import happened, and its record tells what it did
+      services.logger?.warn({ err, import: record.id }, "the import's worker was lost after its commit; the import succeeded");
+      return { record: after, outcome: outcomeOf(after), plan: null, error: null };
+    }
+    if (err instanceof StowageError) return { record: after, outcome: null, plan: null, error: err };
     throw err;
   }
 }

@@ -175,6 +175,8 @@ const ImportRecordRef = builder.prismaObject("ImportRecord", {
     targetUserId: t.exposeID("targetUserId"),
     counts: t.field({ type: [KindImportCounts], resolve: (r) => toKindImportCounts(r.counts) }),
     warnings: t.stringList({ resolve: (r) => (r.warnings as string[] | null) ?? [] }),
+    recordCount: t.exposeInt("recordCount", { nullable: true, description: "records the file held; null until the import succeeded" }),
+    conflictCount: t.exposeInt("conflictCount", { nullable: true, description: "conflicts found and resolved; null until the import succeeded" }),
     error: t.exposeString("error", { nullable: true }),
     startedAt: t.expose("startedAt", { type: "DateTime" }),
     finishedAt: t.expose("finishedAt", { type: "DateTime", nullable: true }),
@@ -249,7 +251,7 @@ builder.mutationField("importBackup", (t) =>
           },
         );
         progress.flush();
-        const total = Object.values(result.plan?.counts ?? {}).reduce((a, c) => a + c.create + c.update + c.remap, 0);
+        const total = Object.values(result.outcome?.counts ?? {}).reduce((a, c) => a + c.create + c.update + c.remap, 0);
         publish(result.error ? "FAILED" : "SUCCEEDED", result.error ? 0 : total, total);
         if (result.error) throw result.error;
         return { recordId: result.record.id };

@@ -200,8 +200,8 @@ async function importRoute(services: Services, viewer: Viewer, req: IncomingMess
     const record = result.record;
     const error = result.error;
     if (error) return () => failWith(services, req, res, error, { success: false, importId: record.id, status: record.status });
-    const plan = result.plan!;
-    const counts = plan.counts as Record<string, KindPlanCounts>;
+    const outcome = result.outcome!;
+    const counts = outcome.counts as Record<string, KindPlanCounts>;
     const body = {
       success: true,
       importId: record.id,
@@ -212,13 +212,13 @@ async function importRoute(services: Services, viewer: Viewer, req: IncomingMess
       mode: options.mode.toLowerCase(),
       strict: options.strict,
       summary: {
-        totalRecords: plan.records,
+        totalRecords: outcome.records,
         importedItems: byName(counts, (c) => c.create + c.update + c.remap),
         skippedItems: byName(counts, (c) => c.skip),
       },
       kinds: counts,
-      conflictCount: plan.conflictTotal,
-      warnings: plan.warnings,
+      conflictCount: outcome.conflicts,
+      warnings: outcome.warnings,
     };
     return () => sendJson(req, res, 200, body);
   });

@@ -149,7 +149,7 @@ async function importRoute(services: Services, req: IncomingMessage, res: Server
       const error = result.error;
       answer = () => failWith(services, req, res, error, { import_id: record.id, status: record.status });
     } else {
-      const counts = (result.plan?.counts ?? {}) as Record<string, KindPlanCounts>;
+      const counts = result.outcome!.counts as Record<string, KindPlanCounts>;
       const { totals, imported, skipped } = omTotals(counts);
       const body = {
         message: `Import completed into user "${named ?? target.email}"`,
@@ -164,7 +164,7 @@ async function importRoute(services: Services, req: IncomingMessage, res: Server
         imported,
         skipped,
         counts,
-        warnings: result.plan?.warnings ?? [],
+        warnings: result.outcome!.warnings,
       };
       answer = () => sendJson(req, res, 200, body);
     }

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "ImportRecord" ADD COLUMN     "conflictCount" INTEGER,
+ADD COLUMN     "recordCount" INTEGER;
