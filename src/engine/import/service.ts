@@ -65,10 +65,8 @@ export interface ImportArchiveRequest {
 
 export interface ImportArchiveResult {
   record: ImportRecord;
-  /** what it did, as the record says, once it succeeded */
+  /** what it did, as the record says (so even when its worker was lost right after its commit), once it succeeded */
   outcome: ImportOutcome | null;
-  /** the plan, when it came back: not from a worker lost right after its commit */
-  plan: ImportPlan | null;
   error: StowageError | null;
   worker?: WorkerStats;
 }
@@ -122,15 +120,14 @@ async function recordedImport(
     const { targetUserId, options, onProgress } = req;
     // the record's success is written in the import's transaction: committed together or not at all
     const history = { recordId: record.id, format: archive.format };
-    let plan: ImportPlan;
     let worker: WorkerStats | undefined;
     if (inWorker(services.config, req.file))
-      ({ plan, stats: worker } = await oneImportAtATime(() =>
+      ({ stats: worker } = await oneImportAtATime(() =>
         planInWorker({ job: "import", database, path: req.file.path, targetUserId, options, history, onProgress, onWorker: req.onWorker }, services.workers),
       ));
-    else plan = await runImport(database, { targetUserId, options, source, history, onProgress });
+    else await runImport(database, { targetUserId, options, source, history, onProgress });
     const done = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
-    return { record: done, outcome: outcomeOf(done), plan, error: null, worker };
+    return { record: done, outcome: outcomeOf(done), error: null, worker };
   } catch (err) {
     // only while RUNNING: a worker lost after its COMMIT has marked the record SUCCEEDED, and the history keeps what the database holds
     await db.importRecord.updateMany({
@@ -141,9 +138,9 @@ async function recordedImport(
     if (after.status === "SUCCEEDED") {
       // committed, then lost before it could answer: the import happened, and its record tells what it did
       services.logger?.warn({ err, import: record.id }, "the import's worker was lost after its commit; the import succeeded");
-      return { record: after, outcome: outcomeOf(after), plan: null, error: null };
+      return { record: after, outcome: outcomeOf(after), error: null };
     }
-    if (err instanceof StowageError) return { record: after, outcome: null, plan: null, error: err };
+    if (err instanceof StowageError) return { record: after, outcome: null, error: err };
     throw err;
   }
 }
