@@ -11,6 +11,8 @@ import Sqlite from "better-sqlite3";
 import pg from "pg";
 import type { Database } from "../src/config.js";
 import { pgPoolConfig } from "../src/db/pg-config.js";
+import type { WorkerStats } from "../src/jobs/worker-protocol.js";
+import type { Workers } from "../src/jobs/workers.js";
 import type { InsertTable } from "./import-baseline.js";
 import { RESULT_PREFIX } from "./protocol.js";
 
@@ -20,13 +22,15 @@ export interface ImportChildSpec {
   measure: ImportMeasure;
   database: Database;
   targetUserId: string;
+  /** a second user of the database: what the warm-ups import into (see warmUp) */
+  warmUpUserId: string;
   archive: string;
   /** baseline only: the tables to insert into (computed by the parent, so the child loads no Prisma code) */
   tables?: InsertTable[];
-  /** skip the warm-ups (Prisma's one-time engine start, an untimed preview here and in a worker), before the clock */
+  /** skip the warm-ups (Prisma's one-time engine start, the untimed run of the same work), before the clock */
   cold?: boolean;
   /** archives of at least this many bytes are planned in a worker process (the server's IMPORT_WORKER_MIN_BYTES) */
-  importWorkerMinBytes?: number;
+  importWorkerMinBytes: number;
   profile?: string;
 }
 
@@ -89,18 +93,31 @@ async function ownedRows(database: Database, tables: string[], userId: string): 
   }
 }
 
-/** lines of the archive the warm-up previews */
+/** lines of the archive a big archive's warm-up previews */
 const WARM_UP_LINES = 250;
 const SETTLE_MS = 1000;
 
 /**
- * A running server has previewed and imported before: its code is compiled
- * and warm, and its spare worker process is ready (jobs/workers.ts). An
- * untimed preview of the archive's first lines, here and in a worker, gives
- * the measured run that state; then a second of idling, so the warm-up's
- * background work (V8 compiling, the spare starting) stays out of the clock.
+ * Throughput is measured warm, on both sides of the ratio: a running server
+ * has imported before (its code is compiled), and the baseline is given the
+ * same. An archive planned in this process (below the worker threshold) is
+ * first run through the same measurement once, untimed — the baseline's
+ * inserts and the import into a second user of the database (so the timed
+ * run still meets an empty target), the read and the preview as they are.
+ * A big archive is planned in a worker process that starts for it, warm or
+ * not; there the server's side is warmed (an untimed preview of the archive's
+ * first lines, here and in a worker, which also leaves a spare worker ready).
+ * Then a second of idling, so the warm-up's background work (V8 compiling,
+ * the spare starting) stays out of the clock.
  */
-async function warmUp(spec: ImportChildSpec, workers: import("../src/jobs/workers.js").Workers) {
+async function warmUp(spec: ImportChildSpec, run: (userId: string) => Promise<unknown>, workers: Workers | undefined) {
+  const inProcess = statSync(spec.archive).size < spec.importWorkerMinBytes;
+  if (inProcess) await run(spec.warmUpUserId);
+  else if (workers) await previewFirstLines(spec, workers);
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+}
+
+async function previewFirstLines(spec: ImportChildSpec, workers: Workers) {
   const [{ openArchive }, { previewArchive }] = await Promise.all([import("../src/engine/archive/reader.js"), import("../src/engine/import/service.js")]);
   const path = join(tmpdir(), `stowage-bench-warm-up-${process.pid}.jsonl`);
   const archive = await openArchive(spec.archive);
@@ -113,11 +130,10 @@ async function warmUp(spec: ImportChildSpec, workers: import("../src/jobs/worker
   try {
     const file = { path, filename: "warm-up.jsonl", sha256: "bench", byteSize: statSync(path).size };
     const options = { mode: "SKIP" as const, strict: false, resolutions: [] };
-    for (const importWorkerMinBytes of [Number.MAX_SAFE_INTEGER, 0]) await previewArchive({ config: { database: spec.database, importWorkerMinBytes }, workers }, file, spec.targetUserId, options);
+    for (const importWorkerMinBytes of [Number.MAX_SAFE_INTEGER, 0]) await previewArchive({ config: { database: spec.database, importWorkerMinBytes }, workers }, file, spec.warmUpUserId, options);
   } finally {
     rmSync(path, { force: true });
   }
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
 }
 
 async function main() {
@@ -130,7 +146,7 @@ async function main() {
   const sources = spec.measure === "read" ? await import("../src/engine/import/source.js") : undefined;
   const client = spec.measure === "preview" || spec.measure === "import" ? await import("../src/db/client.js") : undefined;
   let handle: Awaited<ReturnType<NonNullable<typeof client>["openDb"]>> | undefined;
-  let workers: import("../src/jobs/workers.js").Workers | undefined;
+  let workers: Workers | undefined;
   if (client) {
     // the import keeps its history through a client of the server's; a server has it (and
     // Prisma's engine) running long before an import: start it before the clock
@@ -146,41 +162,40 @@ async function main() {
     await workerBundle(WORKER_SOURCE);
     // the server's worker processes, with its default spare
     workers = new Workers({ spareSeconds: loadConfig({}).spareWorkerSeconds });
-    if (!spec.cold) await warmUp(spec, workers);
   }
+  const config = { database: spec.database, importWorkerMinBytes: spec.importWorkerMinBytes };
+  const services = { config, workers };
+  const file = { path: spec.archive, filename: basename(spec.archive), sha256: "bench", byteSize: statSync(spec.archive).size };
+  /** the measured work for one user: lines planned or records written, and what a worker measured of itself */
+  const measure = async (userId: string): Promise<{ records: number; worker?: WorkerStats }> => {
+    if (baseline)
+      return {
+        records:
+          spec.database.provider === "sqlite"
+            ? await baseline.sqliteInsertBaseline(spec.database.file, spec.archive, spec.tables!, userId)
+            : await baseline.pgInsertBaseline(spec.database, spec.archive, spec.tables!, userId),
+      };
+    if (spec.measure === "read") {
+      // the floor under a preview: the archive's lines as the planner gets them (gunzip, split, JSON.parse), once
+      let records = 0;
+      const { source } = await sources!.openSource(spec.archive);
+      for await (const batch of source()) for (const p of batch) if (p.ok && p.type !== "metadata") records++;
+      return { records };
+    }
+    if (spec.measure === "preview") {
+      const { plan, worker } = await service!.previewArchive(services, file, userId, options);
+      return { records: Object.values(plan.counts).reduce((a, c) => a + c.create + c.update + c.skip + c.remap, 0), worker };
+    }
+    const r = await service!.importArchive({ ...services, db: handle!.db }, { requesterId: userId, targetUserId: userId, file, options });
+    if (r.error) throw r.error;
+    return { records: Object.values(r.outcome!.counts).reduce((a, c) => a + c.create + c.update + c.remap, 0), worker: r.worker };
+  };
+  if (!spec.cold) await warmUp(spec, measure, workers);
   const setupRssMiB = maxRssMiB();
   const profiler = spec.profile ? await startProfiler() : undefined;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  let records: number;
-  let worker: ImportChildResult["worker"];
-  const config = { database: spec.database, importWorkerMinBytes: spec.importWorkerMinBytes };
-  const services = { config, workers };
-  if (baseline) {
-    records =
-      spec.database.provider === "sqlite"
-        ? await baseline.sqliteInsertBaseline(spec.database.file, spec.archive, spec.tables!, spec.targetUserId)
-        : await baseline.pgInsertBaseline(spec.database, spec.archive, spec.tables!, spec.targetUserId);
-  } else if (spec.measure === "read") {
-    // the floor under a preview: the archive's lines as the planner gets them (gunzip, split, JSON.parse), once
-    records = 0;
-    const { source } = await sources!.openSource(spec.archive);
-    for await (const batch of source()) for (const p of batch) if (p.ok && p.type !== "metadata") records++;
-  } else if (spec.measure === "preview") {
-    const file = { path: spec.archive, filename: basename(spec.archive), sha256: "bench", byteSize: statSync(spec.archive).size };
-    const { plan, worker: w } = await service!.previewArchive(services, file, spec.targetUserId, options);
-    worker = w;
-    records = Object.values(plan.counts).reduce((a, c) => a + c.create + c.update + c.skip + c.remap, 0);
-  } else {
-    const file = { path: spec.archive, filename: basename(spec.archive), sha256: "bench", byteSize: statSync(spec.archive).size };
-    const r = await service!.importArchive(
-      { ...services, db: handle!.db },
-      { requesterId: spec.targetUserId, targetUserId: spec.targetUserId, file, options },
-    );
-    if (r.error) throw r.error;
-    worker = r.worker;
-    records = Object.values(r.outcome!.counts).reduce((a, c) => a + c.create + c.update + c.remap, 0);
-  }
+  const { records, worker } = await measure(spec.targetUserId);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   // the worker's CPU is its own process's: counted with this one's

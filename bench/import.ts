@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import Sqlite from "better-sqlite3";
 import { intList, stringList, type Args } from "./args.js";
-import type { Database } from "../src/config.js";
+import { DEFAULT_IMPORT_WORKER_MIN_BYTES, type Database } from "../src/config.js";
 import { CACHE_DIR, REPO, datasetKey, ensureCacheDir, sqliteDataset, type Dataset, type DatabaseKind } from "./datasets.js";
 import type { ImportChildResult, ImportChildSpec, ImportMeasure } from "./import-child.js";
 import type { InsertTable } from "./import-baseline.js";
@@ -41,6 +41,27 @@ const TARGET_PREVIEW_RPS = 200_000;
 /** the issue's 300 MB */
 const TARGET_RSS_MIB = 300e6 / 2 ** 20;
 const TARGET_EMAIL = "import-target@stowage.local";
+const WARM_UP_EMAIL = "import-warm-up@stowage.local";
+
+/** The users of an empty database: the one imported into, and the one the warm-ups import into (import-child.ts). */
+interface Users {
+  targetUserId: string;
+  warmUpUserId: string;
+}
+
+async function createUsers(database: Database): Promise<Users> {
+  const { openDb } = await import("../src/db/client.js");
+  const { createUser } = await import("../src/auth/users.js");
+  const handle = await openDb(database);
+  try {
+    return {
+      targetUserId: (await createUser(handle.db, { email: TARGET_EMAIL })).user.id,
+      warmUpUserId: (await createUser(handle.db, { email: WARM_UP_EMAIL })).user.id,
+    };
+  } finally {
+    await handle.close();
+  }
+}
 
 const CHILD = join(REPO, "bench", "import-child.ts");
 const WORK_DB = join(CACHE_DIR, "import-work.db");
@@ -91,49 +112,37 @@ function foldWal(file: string): void {
   for (const s of ["-wal", "-shm"]) rmSync(file + s, { force: true });
 }
 
-/** An empty migrated database holding only the target user (cached per schema key). */
-async function emptyTemplate(): Promise<{ file: string; targetUserId: string }> {
+/** An empty migrated database holding only the target user and the warm-up user (cached per schema key). */
+async function emptyTemplate(): Promise<Users & { file: string }> {
   const key = datasetKey();
   const file = join(CACHE_DIR, `import-empty-${key}.db`);
   const metaFile = `${file}.json`;
-  if (existsSync(file) && existsSync(metaFile)) return { file, targetUserId: (JSON.parse(readFileSync(metaFile, "utf8")) as { targetUserId: string }).targetUserId };
+  if (existsSync(file) && existsSync(metaFile)) {
+    const users = JSON.parse(readFileSync(metaFile, "utf8")) as Partial<Users>;
+    if (users.targetUserId && users.warmUpUserId) return { file, targetUserId: users.targetUserId, warmUpUserId: users.warmUpUserId };
+  }
   const { migrate } = await import("../src/db/migrate.js");
-  const { openDb } = await import("../src/db/client.js");
-  const { createUser } = await import("../src/auth/users.js");
   const tmp = `${file}.tmp`;
   removeDb(tmp);
   const database = { provider: "sqlite" as const, file: tmp };
   await migrate(database);
-  const handle = await openDb(database);
-  let targetUserId: string;
-  try {
-    targetUserId = (await createUser(handle.db, { email: TARGET_EMAIL })).user.id;
-  } finally {
-    await handle.close();
-  }
+  const users = await createUsers(database);
   foldWal(tmp);
   copyFileSync(tmp, file);
   removeDb(tmp);
-  writeFileSync(metaFile, JSON.stringify({ key, targetUserId }) + "\n");
-  return { file, targetUserId };
+  writeFileSync(metaFile, JSON.stringify({ key, ...users }) + "\n");
+  return { file, ...users };
 }
 
-/** A new empty migrated PostgreSQL schema holding only the target user (made for every run: a schema cannot be copied as a file is). */
-async function emptyPgSchema(url: string): Promise<{ database: Extract<Database, { provider: "postgresql" }>; targetUserId: string }> {
+/** A new empty migrated PostgreSQL schema holding only the target user and the warm-up user (made for every run: a schema cannot be copied as a file is). */
+async function emptyPgSchema(url: string): Promise<Users & { database: Extract<Database, { provider: "postgresql" }> }> {
   const u = new URL(url);
   u.searchParams.set("schema", WORK_SCHEMA);
   const database = { provider: "postgresql" as const, url: u.toString(), schema: WORK_SCHEMA };
   await dropPgSchema(database);
   const { migrate } = await import("../src/db/migrate.js");
-  const { openDb } = await import("../src/db/client.js");
-  const { createUser } = await import("../src/auth/users.js");
   await migrate(database);
-  const handle = await openDb(database);
-  try {
-    return { database, targetUserId: (await createUser(handle.db, { email: TARGET_EMAIL })).user.id };
-  } finally {
-    await handle.close();
-  }
+  return { database, ...(await createUsers(database)) };
 }
 
 async function dropPgSchema(database: Extract<Database, { provider: "postgresql" }>): Promise<void> {
@@ -191,7 +200,10 @@ function printTable(rows: Row[]): void {
       "peak RSS is VmHWM (MiB), \"before work\" the peak once modules were loaded (and, for preview/import, Prisma's engine started — before the clock). " +
       "A preview or import of an archive of 8 MiB or more runs in a worker process, as the server runs it: its peak RSS is then the worker's (the process that plans and writes), " +
       "\"server peak\" the child's own (the server's role: Prisma, the history record), and CPU s counts both. " +
-      "rows after: rows owned by the target user afterwards.\n",
+      "rows after: rows owned by the target user afterwards. " +
+      "Measured warm: a measurement planned in the child itself (an archive under 8 MiB) first runs once untimed — the baseline's inserts and the import into a second user of the database, the read and the preview as they are — so both sides of the ratio run compiled code; " +
+      "a big archive's warm-up is an untimed preview of its first lines, here and in a worker (the worker that plans it starts for it either way); `--cold` measures first runs. " +
+      "Peak RSS is the process's high-water mark, the warm-up's included.\n",
   );
   console.log("| database | scale | measurement | records | wall s | CPU s | load | records/s | × baseline | rows after | peak RSS MiB | before work MiB | server peak MiB |");
   console.log("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -266,7 +278,7 @@ export async function runImportBench(args: Args): Promise<void> {
   const reseed = args.flags.has("reseed");
   const cold = args.flags.has("cold");
   const profile = args.flags.has("profile");
-  const importWorkerMinBytes = args.flags.has("in-process") ? Number.MAX_SAFE_INTEGER : undefined;
+  const importWorkerMinBytes = args.flags.has("in-process") ? Number.MAX_SAFE_INTEGER : DEFAULT_IMPORT_WORKER_MIN_BYTES;
   const nodeFlagsArg = args.flags.get("node-flags");
   const nodeFlags = typeof nodeFlagsArg === "string" ? nodeFlagsArg.split(/\s+/).filter(Boolean) : [];
   ensureCacheDir();
@@ -282,11 +294,11 @@ export async function runImportBench(args: Args): Promise<void> {
       const tables = await insertTables(database);
       process.stderr.write(`measuring ${database} ${fmt(scale)} (archive ${archive}, ${fmt(dataset.seeded)} records seeded)\n`);
       const run = async (measure: ImportMeasure, extra: Partial<ImportChildSpec> = {}) => {
-        let target: { database: Database; targetUserId: string };
+        let target: Users & { database: Database };
         if (database === "sqlite") {
           removeDb(WORK_DB);
           copyFileSync(template.file, WORK_DB);
-          target = { database: { provider: "sqlite", file: WORK_DB }, targetUserId: template.targetUserId };
+          target = { database: { provider: "sqlite", file: WORK_DB }, targetUserId: template.targetUserId, warmUpUserId: template.warmUpUserId };
         } else target = await emptyPgSchema(pgUrl!);
         // read the archive once so no run pays for a cold page cache
         readFileSync(archive);
