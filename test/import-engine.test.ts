@@ -10,7 +10,7 @@ import { INTERRUPTED } from "../src/engine/import/history.js";
 import { MAX_LISTED_CONFLICTS } from "../src/engine/import/plan.js";
 import { runImport, preview } from "../src/engine/import/run.js";
 import { importArchive, recoverImports } from "../src/engine/import/service.js";
-import { importLock, thisRunner } from "../src/engine/import/runner.js";
+import { importLock, runnerOf, thisRunner } from "../src/engine/import/runner.js";
 import { takeRunLock, type RunLock } from "../src/db/run-lock.js";
 import { pgPoolConfig } from "../src/db/pg-config.js";
 import { runLockHeld } from "./support/run-lock.js";
@@ -260,14 +260,18 @@ describe("import engine", () => {
     // one the new server (or the CLI) began after it started: running, not left over
     const live = await running(null, false, new Date(serverStart.getTime() + 1000));
     // one a live process of this machine runs (the CLI's), started before the server: left running
-    const cli = await running(thisRunner.replace(/\d+$/, String(process.ppid)), true);
+    const cli = await running(runnerOf(process.ppid), true);
+    // the same, as records written before runners kept their start time name it
+    const cliByPid = await running(runnerOf(process.ppid).replace(/ \S+$/, ""), true);
     // one of a process gone: failed
     const exited = spawnSync(process.execPath, ["-e", ""]).pid!;
-    const gone = await running(thisRunner.replace(/\d+$/, String(exited)), false);
+    const gone = await running(runnerOf(exited), false);
+    // one whose pid a later process holds now (the pid was reused): failed
+    const reused = await running(runnerOf(process.ppid).replace(/ \S+$/, " 1"), false);
     // one of another machine (another server, a CLI in another container): PostgreSQL knows it runs, SQLite cannot ask
     const elsewhere = await running(`elsewhere ${thisRunner.split(" ")[1]} ${process.ppid}`, true);
-    const kept = pg ? [live, cli, elsewhere] : [live, cli];
-    const failed = pg ? [orphan, gone] : [orphan, gone, elsewhere];
+    const kept = pg ? [live, cli, cliByPid, elsewhere] : [live, cli, cliByPid];
+    const failed = pg ? [orphan, gone, reused] : [orphan, gone, reused, elsewhere];
     expect(await recoverImports(h.rt.db, database, new Date(serverStart.getTime() + 500))).toBe(failed.length);
     for (const r of kept) expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: r.id } })).toEqual(r);
     for (const r of failed) expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ status: "FAILED", error: INTERRUPTED, finishedAt: expect.any(Date) });
@@ -275,8 +279,8 @@ describe("import engine", () => {
     if (!pg) return;
     // the runners' connections end (their processes died, say): their imports are left over now
     for (const l of locks) await l.release();
-    expect(await recoverImports(h.rt.db, database, new Date(serverStart.getTime() + 500))).toBe(2);
-    for (const r of [cli, elsewhere]) expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ status: "FAILED", error: INTERRUPTED });
+    expect(await recoverImports(h.rt.db, database, new Date(serverStart.getTime() + 500))).toBe(3);
+    for (const r of [cli, cliByPid, elsewhere]) expect(await h.rt.db.importRecord.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ status: "FAILED", error: INTERRUPTED });
   });
 
   it.runIf(!!process.env.DATABASE_URL?.startsWith("postgres"))("on PostgreSQL an import holds its lock from before its record exists until it has finished", async () => {
