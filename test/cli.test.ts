@@ -10,6 +10,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { until } from "./support/poll.js";
+import { createUser } from "../src/auth/users.js";
+import { seedDemo } from "../src/seed/index.js";
 
 const ViewerQuery = graphql(`
   query CliViewer {
@@ -149,6 +151,47 @@ describe("stowage seed and export", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("`to` is before `from`");
     expect(existsSync(out + "2")).toBe(false);
+  });
+});
+
+describe("stowage import", () => {
+  it("previews and imports with progress on stderr (a line every ~10% off a terminal), and the report on stdout", async () => {
+    // more than a thousand records, so that a preview reports before its end
+    await migrate(tdb.database);
+    const handle = await openDb(tdb.database);
+    try {
+      const sender = await createUser(handle.db, { email: "sender@example.com" });
+      await seedDemo(handle.db, { userId: sender.user.id, scale: 1500, seed: 3 });
+      await createUser(handle.db, { email: "receiver@example.com" });
+    } finally {
+      await handle.close();
+    }
+    const out = join(tdb.dataDir, "sender.zip");
+    expect((await runCli(["export", "--user", "sender@example.com", "--out", out], env)).code).toBe(0);
+    const records = (await readNative(readFileSync(out))).lines.length - 1;
+    const percents = (stderr: string, verb: string) =>
+      stderr
+        .split("\n")
+        .flatMap((l) => (l.startsWith(verb) ? [l] : []))
+        .map((l) => {
+          const m = new RegExp(`^${verb} (\\d+)/${records} records \\((\\d+)%\\)$`).exec(l);
+          if (!m) throw new Error(`not a progress line: ${l}`);
+          return Number(m[2]);
+        });
+
+    const preview = await runCli(["import", out, "--user", "receiver@example.com", "--preview"], env);
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(preview.stdout).toContain(`${records} records, exported by another user`);
+    const previewed = percents(preview.stderr, "previewing");
+    // reported every thousand records decided, and at the end
+    expect(previewed.length).toBeGreaterThan(1);
+    expect(previewed).toEqual([...previewed].sort((a, b) => a - b));
+    expect(previewed.at(-1)).toBe(100);
+
+    const imported = await runCli(["import", out, "--user", "receiver@example.com"], env);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(percents(imported.stderr, "importing").at(-1)).toBe(100);
+    expect(imported.stdout).toMatch(/imported sender\.zip into receiver@example\.com in [\d.]+s/);
   });
 });
 

@@ -61,12 +61,15 @@ describe("imports in a worker process", () => {
   it("plans in the worker exactly what this process plans, and writes it", async () => {
     const bob = await s.user("bob@example.com");
     const file = onDisk("alice.zip", aliceZip);
-    const inProcess = await previewArchive({ config: here() }, file, bob.id, options);
+    const previewed = { here: [] as number[][], worker: [] as number[][] };
+    const inProcess = await previewArchive({ config: here() }, file, bob.id, options, (d, t) => previewed.here.push([d, t]));
     expect(inProcess.worker).toBeUndefined();
-    const inWorker = await previewArchive({ config: s.rt.config }, file, bob.id, options);
+    const inWorker = await previewArchive({ config: s.rt.config }, file, bob.id, options, (d, t) => previewed.worker.push([d, t]));
     expect(inWorker.worker?.pid).toBeGreaterThan(0);
     expect(inWorker.worker?.pid).not.toBe(process.pid);
     expect(inWorker.plan).toEqual(inProcess.plan);
+    // the preview's progress, from the worker as from this process: records decided, of those counted
+    for (const events of [previewed.here, previewed.worker]) expect(events.at(-1)).toEqual([inProcess.plan.records, inProcess.plan.records]);
 
     let pid: number | undefined;
     const progress: number[] = [];

@@ -50,7 +50,14 @@ export function importCommand(): Command {
         const archive = { path: file, filename: basename(file), byteSize: (await stat(file)).size, sha256: await sha256(file) };
         const options = { mode: o.mode.toUpperCase() as "SKIP" | "OVERWRITE", strict: !o.lenient, resolutions: [] };
         if (o.preview) {
-          const { plan, format } = await previewArchive(rt, archive, user.id, options);
+          const progress = progressReporter("previewing", "records", o.json);
+          let previewed;
+          try {
+            previewed = await previewArchive(rt, archive, user.id, options, (d, t) => progress.update(d, t));
+          } finally {
+            progress.stop();
+          }
+          const { plan, format } = previewed;
           if (o.json) {
             console.log(JSON.stringify({ format, exporter: { userId: plan.exporterUserId, crossUser: plan.crossUser }, counts: plan.counts, conflicts: plan.conflicts, conflictCount: plan.conflictTotal, warnings: plan.warnings }));
             return;

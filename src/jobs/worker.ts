@@ -13,6 +13,7 @@ import { StowageError, toWire } from "../engine/errors.js";
 import { writeExport } from "../engine/export.js";
 import { openSource } from "../engine/import/source.js";
 import { preview, runImport } from "../engine/import/run.js";
+import type { ImportPlan } from "../engine/import/plan.js";
 import { withDriverSnapshot } from "../engine/driver-snapshot.js";
 import { tuneHeap } from "../heap.js";
 import { ARCHIVE_FD, startMessage, type ExportJobMessage, type ImportJobMessage, type ServerMessage, type WorkerMessage, type WorkerStats } from "./worker-protocol.js";
@@ -72,10 +73,13 @@ function gateThroughServer() {
 async function importJob(job: ImportJobMessage) {
   const { source } = await openSource(job.path);
   const req = { targetUserId: job.targetUserId, options: job.options, source };
-  if (job.job === "preview") return preview(job.database, req);
-  gateThroughServer();
   const p = progress();
-  const plan = await runImport(job.database, { ...req, history: job.history, onProgress: p.call });
+  let plan: ImportPlan;
+  if (job.job === "preview") plan = await preview(job.database, { ...req, onProgress: p.call });
+  else {
+    gateThroughServer();
+    plan = await runImport(job.database, { ...req, history: job.history, onProgress: p.call });
+  }
   p.flush();
   return plan;
 }

@@ -22,6 +22,10 @@ import type { Conflict, ConflictType, ImportOptions, KindPlanCounts, LineSource,
 export const MAX_LISTED_CONFLICTS = 10_000;
 export const MAX_WARNINGS = 200;
 export const MAX_PROBLEMS = 500;
+/** records decided between two progress reports */
+const PROGRESS_EVERY = 1000;
+
+type Progress = (done: number, total: number) => void;
 
 export interface ImportPlan {
   /** the data of the file's metadata line, if it has one */
@@ -267,9 +271,10 @@ class Planner {
 
   // ---------- pass B ----------
 
-  async decide(source: LineSource, reader: RawReader, sink: PlanSink | null) {
+  async decide(source: LineSource, reader: RawReader, sink: PlanSink | null, onProgress?: Progress) {
     this.reader = reader;
     this.sink = sink;
+    this.onProgress = onProgress;
     // a strict import that has failed already only looks for the rest of the malformed lines
     let failed = this.options.strict && this.plan.problems.length > 0;
     if (!failed) await sink?.begin(this.plan, this.ids);
@@ -327,7 +332,12 @@ class Planner {
     }
     this.reportProblems();
     await this.sink?.end();
+    this.onProgress?.(this.plan.records, this.plan.records);
   }
+
+  /** records decided so far, and who hears of it (every PROGRESS_EVERY) */
+  private decidedRecords = 0;
+  private onProgress: Progress | undefined;
 
   /** A line pass B found malformed: no record; one pass A counted is counted no more. */
   private dropInvalid(p: ParsedLine) {
@@ -376,6 +386,13 @@ class Planner {
 
   private async decidePage(records: FileRecord[], cyclic = false) {
     if (!records.length) return;
+    await this.decideEach(records, cyclic);
+    const before = this.decidedRecords;
+    this.decidedRecords += records.length;
+    if (Math.floor(before / PROGRESS_EVERY) !== Math.floor(this.decidedRecords / PROGRESS_EVERY)) this.onProgress?.(this.decidedRecords, this.plan.records);
+  }
+
+  private async decideEach(records: FileRecord[], cyclic: boolean) {
     // which referenced ids (not in the file) the target user holds
     const wanted = new Map<KindName, Set<string>>();
     const want = (kinds: readonly KindName[], id: string) => {
@@ -647,9 +664,11 @@ export interface ScannedImport {
   /**
    * Pass B against the target user's data as `reader` sees it; with a sink,
    * every decided record is handed to it as soon as it is decided (in file
-   * order, out-of-order lines once what they refer to is decided). Once only.
+   * order, out-of-order lines once what they refer to is decided);
+   * `onProgress` hears how many are decided, every thousand and at the end.
+   * Once only.
    */
-  decide(reader: RawReader, sink: PlanSink | null): Promise<ImportPlan>;
+  decide(reader: RawReader, sink: PlanSink | null, onProgress?: (decided: number, total: number) => void): Promise<ImportPlan>;
 }
 
 /**
@@ -662,8 +681,8 @@ export async function scanImport(targetUserId: string, options: ImportOptions, s
   await planner.scan(source);
   return {
     plan: planner.plan,
-    async decide(reader, sink) {
-      await planner.decide(source, reader, sink);
+    async decide(reader, sink, onProgress) {
+      await planner.decide(source, reader, sink, onProgress);
       const plan = planner.plan;
       // counts in archive order, whatever order the file had
       plan.counts = Object.fromEntries(KINDS.filter((k) => plan.counts[k.kind]).map((k) => [k.kind, plan.counts[k.kind]!]));

@@ -17,6 +17,7 @@ export interface ImportRequest {
   targetUserId: string;
   options: ImportOptions;
   source: LineSource;
+  /** preview: records decided; import: records written */
   onProgress?: (done: number, total: number) => void;
   /** import only: the history record to mark SUCCEEDED in the same transaction */
   history?: HistoryEntry;
@@ -25,7 +26,7 @@ export interface ImportRequest {
 export async function preview(database: Database, req: ImportRequest): Promise<ImportPlan> {
   const scanned = await scanImport(req.targetUserId, req.options, req.source);
   return withDriverSnapshot(database, async (db) => {
-    const plan = await scanned.decide(await rawReader(db), null);
+    const plan = await scanned.decide(await rawReader(db), null, req.onProgress);
     checkResolutionInput(req.options, plan.conflicts);
     return plan;
   });

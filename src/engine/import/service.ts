@@ -43,12 +43,19 @@ export interface ImportServices extends PreviewServices {
   logger?: Pick<Logger, "warn">;
 }
 
-export async function previewArchive({ config, workers }: PreviewServices, file: ArchiveFile, targetUserId: string, options: ImportOptions) {
+/** `onProgress` hears how many records are decided (of those pass A counted), every thousand and at the end. */
+export async function previewArchive(
+  { config, workers }: PreviewServices,
+  file: ArchiveFile,
+  targetUserId: string,
+  options: ImportOptions,
+  onProgress?: (decided: number, total: number) => void,
+) {
   const { archive, source } = await openSource(file.path);
   let plan: ImportPlan;
   let worker: WorkerStats | undefined;
-  if (inWorker(config, file)) ({ plan, stats: worker } = await planInWorker({ job: "preview", database: config.database, path: file.path, targetUserId, options }, workers));
-  else plan = await preview(config.database, { targetUserId, options, source });
+  if (inWorker(config, file)) ({ plan, stats: worker } = await planInWorker({ job: "preview", database: config.database, path: file.path, targetUserId, options, onProgress }, workers));
+  else plan = await preview(config.database, { targetUserId, options, source, onProgress });
   return { archive, plan, format: historyFormat(archive.format, plan), worker };
 }
 
