@@ -6,6 +6,9 @@ import type { ConflictResolutionInput, ImportOptions } from "./gql/graphql.js";
 import { readNative, type Line } from "./support/archive.js";
 import { until } from "./support/poll.js";
 import { startTestServer, type TestServer } from "./support/server.js";
+import { print } from "graphql";
+import { graphql } from "./gql/index.js";
+import type { PreviewProgressSubscription } from "./gql/graphql.js";
 
 
 
@@ -330,5 +333,71 @@ describe("importProgress subscription (SSE)", () => {
     expect(last).toMatchObject({ id: r.record.id, status: "SUCCEEDED" });
     expect(last.recordsWritten).toBe(last.recordsTotal);
     expect(last.recordsTotal).toBe(aliceLines.length - 1);
+  });
+});
+
+const FollowPreview = graphql(`
+  subscription PreviewProgress($uploadId: ID!) {
+    previewProgress(uploadId: $uploadId) {
+      uploadId
+      status
+      recordsDecided
+      recordsTotal
+    }
+  }
+`);
+
+/** A previewProgress stream, started (its first bytes read, so the subscription is registered). */
+async function followPreview(token: string, uploadId: string) {
+  const res = await fetch(`${s.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: print(FollowPreview), variables: { uploadId } }),
+  });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = decoder.decode((await reader.read()).value);
+  return {
+    /** every event until the stream ends, and the errors it carried */
+    async rest() {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
+      const payloads = text
+        .split("\n")
+        .filter((l) => l.startsWith("data: ") && l.length > 6)
+        .map((l) => JSON.parse(l.slice(6)) as { data?: PreviewProgressSubscription; errors?: { message: string }[] });
+      return { events: payloads.flatMap((p) => (p.data ? [p.data.previewProgress] : [])), errors: payloads.flatMap((p) => p.errors ?? []) };
+    },
+  };
+}
+
+describe("previewProgress subscription (SSE)", () => {
+  it("follows a preview of a staged upload to its end; another user learns nothing of it", async () => {
+    const judy = await s.user("judy@example.com");
+    const oscar = await s.user("oscar@example.com");
+    const uploadId = await stage(judy.token, aliceZip);
+    const stream = await followPreview(judy.token, uploadId);
+    const p = (await s.gql(Preview, { uploadId, options: {} }, judy.token)).data!.previewImport;
+    if (p.__typename !== "ImportPreview") throw new Error(p.__typename);
+    const { events, errors } = await stream.rest();
+    expect(errors).toEqual([]);
+    expect(events.length).toBeGreaterThan(1);
+    for (const e of events) expect(e).toMatchObject({ uploadId, recordsTotal: p.records });
+    expect(events.map((e) => e.recordsDecided)).toEqual(events.map((e) => e.recordsDecided).sort((a, b) => a - b));
+    expect(events.at(-1)).toEqual({ uploadId, status: "SUCCEEDED", recordsDecided: p.records, recordsTotal: p.records });
+
+    const theirs = await followPreview(oscar.token, uploadId);
+    const seen = await theirs.rest();
+    expect(seen.events).toEqual([]);
+    expect(seen.errors.map((e) => e.message)).toEqual([`no staged upload ${uploadId}`]);
+  });
+
+  it("ends with FAILED when the preview fails", async () => {
+    const ken = await s.user("ken@example.com");
+    const uploadId = await stage(ken.token, jsonl([{ type: "app", data: { id: "broken" } }]), "broken.jsonl");
+    const stream = await followPreview(ken.token, uploadId);
+    const p = (await s.gql(Preview, { uploadId, options: { strict: true } }, ken.token)).data!.previewImport;
+    expect(p.__typename).toBe("InvalidArchiveError");
+    const { events } = await stream.rest();
+    expect(events.at(-1)).toMatchObject({ uploadId, status: "FAILED" });
   });
 });

@@ -7,6 +7,14 @@ export interface JobProgress {
   recordsTotal: number;
 }
 
+/** A preview of a staged upload, as it decides the archive's records. */
+export interface PreviewProgress {
+  uploadId: string;
+  status: "RUNNING" | "SUCCEEDED" | "FAILED";
+  recordsDecided: number;
+  recordsTotal: number;
+}
+
 // In-process fan-out; the scale path puts Redis behind the same interface.
 export type ProgressPubSub = ReturnType<typeof createProgressPubSub>;
 
@@ -14,6 +22,7 @@ export function createProgressPubSub() {
   return createPubSub<{
     exportProgress: [jobId: string, progress: JobProgress];
     importProgress: [recordId: string, progress: JobProgress];
+    previewProgress: [uploadId: string, progress: PreviewProgress];
   }>();
 }
 
@@ -27,7 +36,7 @@ export { throttle } from "./throttle.js";
  * missed in between; null when it has not started) and then the events,
  * ending with the first terminal state.
  */
-export async function* followProgress(events: AsyncIterableIterator<JobProgress>, current: () => Promise<JobProgress | null>): AsyncGenerator<JobProgress> {
+export async function* followProgress<P extends { status: JobProgress["status"] }>(events: AsyncIterableIterator<P>, current: () => Promise<P | null>): AsyncGenerator<P> {
   try {
     const now = await current();
     if (now) {

@@ -11,7 +11,7 @@ import type { ImportPlan } from "../../engine/import/plan.js";
 import { importArchive, previewArchive } from "../../engine/import/service.js";
 import type { Conflict, ImportOptions, KindPlanCounts, Resolution } from "../../engine/import/types.js";
 import { kindDef } from "../../engine/kinds/index.js";
-import { followProgress, throttle, type JobProgress } from "../../jobs/progress.js";
+import { followProgress, throttle, type JobProgress, type PreviewProgress } from "../../jobs/progress.js";
 import { builder } from "../builder.js";
 import { notFound } from "./errors.js";
 import type { Context } from "../context.js";
@@ -199,7 +199,9 @@ const IMPORT_ERRORS = [ValidationError, NotFoundError, ForbiddenError, InvalidAr
 builder.queryField("previewImport", (t) =>
   t.field({
     type: ImportPreview,
-    description: "The conflict report and counts of importing this archive (a direct `file` or a staged `uploadId`). Nothing is written.",
+    description:
+      "The conflict report and counts of importing this archive (a direct `file` or a staged `uploadId`). Nothing is written. " +
+      "A preview of a staged upload can be followed with `previewProgress(uploadId)`.",
     authScopes: { authenticated: true },
     errors: { types: IMPORT_ERRORS, directResult: true, union: { name: "PreviewImportResult" } },
     args: { file: t.arg({ type: "Upload", required: false }), uploadId: t.arg.id({ required: false }), options: t.arg({ type: ImportOptionsInput, required: false }) },
@@ -207,9 +209,19 @@ builder.queryField("previewImport", (t) =>
       const options = importOptions(args.options as OptionsArg);
       const target = await importTarget(ctx, args.options?.targetUserId);
       const upload = await resolveUploadArg(ctx, args);
+      const uploadId = upload.upload.id;
+      const publish = (status: PreviewProgress["status"], recordsDecided: number, recordsTotal: number) =>
+        ctx.services.pubsub.publish("previewProgress", uploadId, { uploadId, status, recordsDecided, recordsTotal });
+      const progress = throttle(250, (done: number, total: number) => publish("RUNNING", done, total));
       try {
-        const { plan, format } = await previewArchive(ctx.services, { ...upload.upload, path: upload.path }, target, options);
+        const { plan, format } = await previewArchive(ctx.services, { ...upload.upload, path: upload.path }, target, options, progress.call);
+        progress.flush();
+        publish("SUCCEEDED", plan.records, plan.records);
         return { plan, format };
+      } catch (err) {
+        progress.flush();
+        publish("FAILED", 0, 0);
+        throw err;
       } finally {
         await upload.release();
       }
@@ -298,6 +310,34 @@ builder.subscriptionField("importProgress", (t) =>
         // a staged upload the viewer is about to import: events come once importBackup starts
         if (await db.stagedUpload.findFirst({ where: { id: key, userId: viewerId } })) return null;
         throw notFound(`no import or staged upload ${key}`);
+      });
+    },
+    resolve: (event) => event,
+  }),
+);
+
+const PreviewProgressEvent = builder.objectRef<PreviewProgress>("PreviewProgress").implement({
+  fields: (t) => ({
+    uploadId: t.exposeID("uploadId"),
+    status: t.field({ type: JobStatusEnum, resolve: (p) => p.status }),
+    recordsDecided: t.exposeInt("recordsDecided"),
+    recordsTotal: t.exposeInt("recordsTotal", { description: "the archive's records to decide" }),
+  }),
+});
+
+builder.subscriptionField("previewProgress", (t) =>
+  t.field({
+    type: PreviewProgressEvent,
+    description: "Progress of a `previewImport` of one of your staged uploads (subscribe before calling it), until that preview ends.",
+    authScopes: { authenticated: true },
+    args: { uploadId: t.arg.id({ required: true }) },
+    subscribe: (_root, { uploadId }, ctx) => {
+      const key = String(uploadId);
+      const { db, pubsub } = ctx.services;
+      return followProgress(pubsub.subscribe("previewProgress", key), async () => {
+        // a preview keeps no state: events come once previewImport starts
+        if (await db.stagedUpload.findFirst({ where: { id: key, userId: ctx.viewer!.id } })) return null;
+        throw notFound(`no staged upload ${key}`);
       });
     },
     resolve: (event) => event,
