@@ -1,14 +1,12 @@
 import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo } from "../src/seed/index.js";
-import { countsOf, exportArchive, HistoryDoc as History, ImportDoc as Import, jsonl, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
+import { countsOf, exportArchive, HistoryDoc as History, ImportDoc as Import, jsonl, PreviewDoc as Preview, StageDoc as Stage, subscribe } from "./support/client.js";
 import type { ConflictResolutionInput, ImportOptions } from "./gql/graphql.js";
 import { readNative, type Line } from "./support/archive.js";
 import { until } from "./support/poll.js";
 import { startTestServer, type TestServer } from "./support/server.js";
-import { print } from "graphql";
 import { graphql } from "./gql/index.js";
-import type { PreviewProgressSubscription } from "./gql/graphql.js";
 
 
 
@@ -308,28 +306,27 @@ describe("concurrency", () => {
   });
 });
 
+const FollowImport = graphql(`
+  subscription ImportProgress($id: ID!) {
+    importProgress(id: $id) {
+      id
+      status
+      recordsWritten
+      recordsTotal
+    }
+  }
+`);
+
 describe("importProgress subscription (SSE)", () => {
   it("follows an import by its staged upload, to the end", async () => {
     const ivan = await s.user("ivan@example.com");
     const uploadId = await stage(ivan.token, aliceZip);
-    const res = await fetch(`${s.url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${ivan.token}` },
-      body: JSON.stringify({ query: "subscription ($id: ID!) { importProgress(id: $id) { id status recordsWritten recordsTotal } }", variables: { id: uploadId } }),
-    });
-    // the subscription is registered once the stream has started: wait for its first bytes
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = decoder.decode((await reader.read()).value);
+    const stream = await subscribe(s.url, ivan.token, FollowImport, { id: uploadId });
     const r = await importIt(ivan.token, uploadId);
     if (r.__typename !== "ImportBackupSuccess") throw new Error(r.__typename);
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
-    const events = text
-      .split("\n")
-      .filter((l) => l.startsWith("data: ") && l.length > 6)
-      .map((l) => JSON.parse(l.slice(6)) as { data?: { importProgress: { id: string; status: string; recordsWritten: number; recordsTotal: number } } })
-      .flatMap((e) => (e.data ? [e.data.importProgress] : []));
-    const last = events[events.length - 1];
+    const { events, errors } = await stream.rest();
+    expect(errors).toEqual([]);
+    const last = events.at(-1)!.importProgress;
     expect(last).toMatchObject({ id: r.record.id, status: "SUCCEEDED" });
     expect(last.recordsWritten).toBe(last.recordsTotal);
     expect(last.recordsTotal).toBe(aliceLines.length - 1);
@@ -347,45 +344,23 @@ const FollowPreview = graphql(`
   }
 `);
 
-/** A previewProgress stream, started (its first bytes read, so the subscription is registered). */
-async function followPreview(token: string, uploadId: string) {
-  const res = await fetch(`${s.url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: print(FollowPreview), variables: { uploadId } }),
-  });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = decoder.decode((await reader.read()).value);
-  return {
-    /** every event until the stream ends, and the errors it carried */
-    async rest() {
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
-      const payloads = text
-        .split("\n")
-        .filter((l) => l.startsWith("data: ") && l.length > 6)
-        .map((l) => JSON.parse(l.slice(6)) as { data?: PreviewProgressSubscription; errors?: { message: string }[] });
-      return { events: payloads.flatMap((p) => (p.data ? [p.data.previewProgress] : [])), errors: payloads.flatMap((p) => p.errors ?? []) };
-    },
-  };
-}
-
 describe("previewProgress subscription (SSE)", () => {
   it("follows a preview of a staged upload to its end; another user learns nothing of it", async () => {
     const judy = await s.user("judy@example.com");
     const oscar = await s.user("oscar@example.com");
     const uploadId = await stage(judy.token, aliceZip);
-    const stream = await followPreview(judy.token, uploadId);
+    const stream = await subscribe(s.url, judy.token, FollowPreview, { uploadId });
     const p = (await s.gql(Preview, { uploadId, options: {} }, judy.token)).data!.previewImport;
     if (p.__typename !== "ImportPreview") throw new Error(p.__typename);
-    const { events, errors } = await stream.rest();
+    const { events: data, errors } = await stream.rest();
     expect(errors).toEqual([]);
+    const events = data.map((d) => d.previewProgress);
     expect(events.length).toBeGreaterThan(1);
     for (const e of events) expect(e).toMatchObject({ uploadId, recordsTotal: p.records });
     expect(events.map((e) => e.recordsDecided)).toEqual(events.map((e) => e.recordsDecided).sort((a, b) => a - b));
     expect(events.at(-1)).toEqual({ uploadId, status: "SUCCEEDED", recordsDecided: p.records, recordsTotal: p.records });
 
-    const theirs = await followPreview(oscar.token, uploadId);
+    const theirs = await subscribe(s.url, oscar.token, FollowPreview, { uploadId });
     const seen = await theirs.rest();
     expect(seen.events).toEqual([]);
     expect(seen.errors.map((e) => e.message)).toEqual([`no staged upload ${uploadId}`]);
@@ -394,10 +369,10 @@ describe("previewProgress subscription (SSE)", () => {
   it("ends with FAILED when the preview fails", async () => {
     const ken = await s.user("ken@example.com");
     const uploadId = await stage(ken.token, jsonl([{ type: "app", data: { id: "broken" } }]), "broken.jsonl");
-    const stream = await followPreview(ken.token, uploadId);
+    const stream = await subscribe(s.url, ken.token, FollowPreview, { uploadId });
     const p = (await s.gql(Preview, { uploadId, options: { strict: true } }, ken.token)).data!.previewImport;
     expect(p.__typename).toBe("InvalidArchiveError");
     const { events } = await stream.rest();
-    expect(events.at(-1)).toMatchObject({ uploadId, status: "FAILED" });
+    expect(events.at(-1)?.previewProgress).toMatchObject({ uploadId, status: "FAILED" });
   });
 });
