@@ -1,7 +1,8 @@
 // The import's own parts: the id index and natural keys a million-record plan keeps, and the
 // SQLite write gate that keeps the server's own writes from stopping the
 // process while an import holds the database.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync } from "node:fs";
+import Sqlite from "better-sqlite3";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as turn } from "node:timers/promises";
@@ -9,7 +10,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { databaseFromUrl } from "../src/config.js";
 import { openDb } from "../src/db/client.js";
-import { withDriverTransaction } from "../src/db/driver-tx.js";
+import { idleSqliteThread, withDriverTransaction } from "../src/db/driver-tx.js";
 import { migrate } from "../src/db/migrate.js";
 import { nameUuid } from "../src/engine/ids.js";
 import { InvalidArchiveError } from "../src/engine/errors.js";
@@ -126,6 +127,59 @@ describe("SQLite write gate", () => {
     } finally {
       await handle.close();
     }
+  });
+});
+
+// SQLite only: PostgreSQL's connections are the pool's
+describe("the SQLite thread an import writes through", () => {
+  const dir = mkdtempSync(join(tmpdir(), "stowage-thread-"));
+  const database = databaseFromUrl(undefined, dir);
+  const other = databaseFromUrl(undefined, join(dir, "other"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = database.provider === "sqlite" ? database.file : "";
+  const insertUser = (email: string) =>
+    withDriverTransaction(database, async (tx) => {
+      await tx.queue(`INSERT INTO "User" ("id", "email", "role", "createdAt", "updatedAt") VALUES (?, ?, 'USER', ?, ?)`, [email, email, "2026-01-01T00:00:00.000+00:00", "2026-01-01T00:00:00.000+00:00"]);
+    });
+  const emails = () => {
+    const conn = new Sqlite(file, { readonly: true });
+    try {
+      return (conn.prepare(`SELECT "email" FROM "User" ORDER BY "email"`).all() as { email: string }[]).map((r) => r.email);
+    } finally {
+      conn.close();
+    }
+  };
+
+  it("is kept for the next transaction once one commits; never after a failure, for another file, or for a file replaced since", async () => {
+    await migrate(database);
+    await migrate(other);
+    await insertUser("a@example.com");
+    const first = idleSqliteThread();
+    expect(first).toEqual({ file, threadId: expect.any(Number) });
+    await insertUser("b@example.com");
+    expect(idleSqliteThread()).toEqual(first);
+
+    // a transaction that fails: its thread goes with it
+    await expect(insertUser("a@example.com")).rejects.toThrow(/UNIQUE/);
+    expect(idleSqliteThread()).toBeNull();
+    await insertUser("c@example.com");
+    const second = idleSqliteThread()!;
+    expect(second.threadId).not.toBe(first!.threadId);
+
+    // another database: a thread of its own (and the one kept is let go)
+    await withDriverTransaction(other, async () => {});
+    expect(idleSqliteThread()).toMatchObject({ file: other.provider === "sqlite" ? other.file : "" });
+    await insertUser("d@example.com");
+    const third = idleSqliteThread()!;
+
+    // the file replaced by another database (a restore, say): the kept connection still has the old one open
+    const fresh = databaseFromUrl(undefined, join(dir, "fresh"));
+    await migrate(fresh);
+    for (const s of ["-wal", "-shm"]) rmSync(file + s, { force: true });
+    renameSync(fresh.provider === "sqlite" ? fresh.file : "", file);
+    await insertUser("e@example.com");
+    expect(emails()).toEqual(["e@example.com"]);
+    expect(idleSqliteThread()!.threadId).not.toBe(third.threadId);
   });
 });
 

@@ -6,6 +6,7 @@
 // connection's snapshot (pgTx), on SQLite the writes go to a thread of their
 // own and the reads to a connection of this one (beforeImportReader).
 import { join } from "node:path";
+import { statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { Client } from "pg";
 import type { Database } from "../config.js";
@@ -102,12 +103,13 @@ export async function withDriverTransaction<T, A = void>(database: Database, fn:
   ready.catch(() => {});
   if (database.provider === "sqlite") {
     const file = database.file;
-    const thread = new SqliteThread(file);
+    const thread = takeThread(file);
     let before: A;
     try {
       before = await ready;
     } catch (err) {
-      await thread.close();
+      // nothing began on it: as good as new
+      await keepIdle(thread);
       throw err;
     }
     return holdingWrites(file, () => sqliteTransaction(file, thread, (tx) => fn(tx, before)));
@@ -150,13 +152,16 @@ const MAX_OUTSTANDING = 32;
 /** The import's SQLite connection, on its own thread (sqlite-worker.mjs). */
 class SqliteThread {
   private worker: Worker;
+  /** the file it opened, as the file system knew it then: a file replaced since is another database */
+  readonly identity: string | null;
   private next = 1;
   private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private dead: Error | null = null;
   /** a queued statement that failed: the transaction can only roll back now */
   failed: Error | null = null;
 
-  constructor(file: string) {
+  constructor(readonly file: string) {
+    this.identity = fileIdentity(file);
     this.worker = new Worker(SQLITE_WORKER, {
       workerData: { file, timeout: SQLITE_BUSY_TIMEOUT_MS },
       // plain JavaScript: none of the process's loaders (tsx's took 0.2 s of every import's start)
@@ -217,9 +222,82 @@ class SqliteThread {
     });
   }
 
+  /** Whether it can run another transaction on `file`: alive, nothing failed, and the file is the one it opened. */
+  reusableFor(file: string): boolean {
+    return !this.broken && this.file === file && this.identity !== null && fileIdentity(file) === this.identity;
+  }
+
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+
+  /** An idle thread does not keep the process alive. */
+  idle(idle: boolean): void {
+    if (idle) this.worker.unref();
+    else this.worker.ref();
+  }
+
   async close(): Promise<void> {
     if (!this.dead) await this.ask("close").catch(() => {});
     await this.worker.terminate();
+  }
+}
+
+function fileIdentity(file: string): string | null {
+  try {
+    const st = statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The thread of the last import that committed, kept for the next one: a
+ * thread takes 50–140 ms to start here (an isolate, better-sqlite3, the
+ * file opened) — most of a small import — and its code runs cold in a new
+ * one. One at most, whatever the file (a test run opens hundreds), and only
+ * for IDLE_THREAD_MS: an idle connection holds no lock, but a thread holds
+ * memory.
+ */
+const IDLE_THREAD_MS = 60_000;
+let kept: { thread: SqliteThread; timer: NodeJS.Timeout } | null = null;
+
+/** The thread kept for the next import, if any (for tests and diagnostics). */
+export function idleSqliteThread(): { file: string; threadId: number } | null {
+  return kept && { file: kept.thread.file, threadId: kept.thread.threadId };
+}
+
+function takeThread(file: string): SqliteThread {
+  const k = kept;
+  if (k) {
+    kept = null;
+    clearTimeout(k.timer);
+    if (k.thread.reusableFor(file)) {
+      k.thread.idle(false);
+      return k.thread;
+    }
+    void k.thread.close();
+  }
+  return new SqliteThread(file);
+}
+
+/** After a commit (or before anything began): the thread waits for the next import, or is closed. */
+async function keepIdle(thread: SqliteThread): Promise<void> {
+  if (!thread.reusableFor(thread.file)) return thread.close();
+  const before = kept;
+  thread.idle(true);
+  kept = {
+    thread,
+    timer: setTimeout(() => {
+      if (kept?.thread !== thread) return;
+      kept = null;
+      void thread.close();
+    }, IDLE_THREAD_MS).unref(),
+  };
+  if (before) {
+    clearTimeout(before.timer);
+    await before.thread.close();
   }
 }
 
@@ -243,9 +321,10 @@ function beforeImportReader(Sqlite: typeof import("better-sqlite3"), file: strin
 }
 
 async function sqliteTransaction<T>(file: string, thread: SqliteThread, fn: (tx: DriverTx) => Promise<T>): Promise<T> {
-  const { default: Sqlite } = await import("better-sqlite3");
   let reader: ReturnType<typeof beforeImportReader> | undefined;
+  let committed = false;
   try {
+    const { default: Sqlite } = await import("better-sqlite3");
     await thread.ask("exec", "BEGIN IMMEDIATE");
     reader = beforeImportReader(Sqlite, file, thread);
     const tx: DriverTx = {
@@ -256,6 +335,7 @@ async function sqliteTransaction<T>(file: string, thread: SqliteThread, fn: (tx:
     try {
       const result = await fn(tx);
       await thread.ask("exec", "COMMIT");
+      committed = true;
       return result;
     } catch (err) {
       await thread.ask("rollback").catch(() => {});
@@ -263,6 +343,8 @@ async function sqliteTransaction<T>(file: string, thread: SqliteThread, fn: (tx:
     }
   } finally {
     reader?.close();
-    await thread.close();
+    // a thread whose transaction failed may still hold what failed: never another import's
+    if (committed) await keepIdle(thread);
+    else await thread.close();
   }
 }
