@@ -122,7 +122,7 @@ function fileIdentity(file: string): string | null {
  * file opened) — most of a small import — and its code runs cold in a new
  * one. One at most, whatever the file (a test run opens hundreds), and only
  * for IDLE_THREAD_MS: an idle connection holds no lock, but a thread holds
- * memory.
+ * memory (~25 MiB of RSS after a 10k import).
  */
 const IDLE_THREAD_MS = 60_000;
 let kept: { thread: SqliteThread; timer: NodeJS.Timeout } | null = null;
