@@ -163,9 +163,15 @@ describe("import engine", () => {
     const planned = await preview(h.rt.config.database, { targetUserId: alice.id, options: opts(), source: source(before) });
     expect(planned.conflicts.length).toBe(planned.conflictTotal);
     expect(planned.conflicts.every((c) => c.type === "DuplicateIdConflict" && c.resolution === "SKIP")).toBe(true);
-    const plan = await runImport(h.rt.config.database, { targetUserId: alice.id, options: opts(), source: source(before) });
+    const progress: number[][] = [];
+    const plan = await runImport(h.rt.config.database, { targetUserId: alice.id, options: opts(), source: source(before, 250), onProgress: (d, t) => progress.push([d, t]) });
     expect(plan.crossUser).toBe(false);
     for (const c of Object.values(plan.counts)) expect(c).toMatchObject({ create: 0, update: 0, remap: 0 });
+    // nothing is written, and the import still shows its progress: records done, skipped ones too
+    expect(plan.records).toBeGreaterThan(1000);
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.map(([d]) => d)).toEqual(progress.map(([d]) => d).sort((a, b) => a - b));
+    expect(progress.at(-1)).toEqual([plan.records, plan.records]);
     // an import lists no conflict its resolutions do not name, and counts them all
     expect(plan.conflicts).toEqual([]);
     expect(plan.conflictTotal).toBe(planned.conflictTotal);

@@ -11,7 +11,6 @@ import { Action, type IdMapping, type ImportPlan, type Placeholder, type PlanSin
 
 export interface ApplyOptions {
   targetUserId: string;
-  onProgress?: (done: number, total: number) => void;
 }
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
@@ -133,7 +132,6 @@ export class PlanWriter implements PlanSink {
   private writer: DriverWriter;
   private plan!: ImportPlan;
   private ids!: IdMapping;
-  private done = 0;
   /**
    * Lines of records written while they named a record the planner had not
    * decided yet (a claim's gloss citing a later claim: its new id is not known
@@ -181,7 +179,6 @@ export class PlanWriter implements PlanSink {
       if (this.replaceableInPlace(waiting) && !target.includes(SEP)) this.textFixups.add(kind, line, rename, target, waiting);
       else this.fixups.set(line, { kind, rename });
     }
-    if (++this.done % 1000 === 0) this.options.onProgress?.(this.done, this.plan.records);
     return this.write(r);
   }
 
@@ -196,7 +193,6 @@ export class PlanWriter implements PlanSink {
     await this.replaceTexts();
     await this.rewriteFixups();
     await this.writer.flush();
-    this.options.onProgress?.(this.plan.records, this.plan.records);
   }
 
   /**

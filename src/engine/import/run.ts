@@ -17,7 +17,7 @@ export interface ImportRequest {
   targetUserId: string;
   options: ImportOptions;
   source: LineSource;
-  /** preview: records decided; import: records written */
+  /** records decided (an import's written or skipped), every thousand and once the last is written */
   onProgress?: (done: number, total: number) => void;
   /** import only: the history record to mark SUCCEEDED in the same transaction */
   history?: HistoryEntry;
@@ -49,8 +49,8 @@ export function runImport(database: Database, req: ImportRequest): Promise<Impor
     // pass A reads the file while the connection opens; the transaction (and its lock) begins after it
     const scanning = scanImport(req.targetUserId, req.options, req.source);
     return withDriverTransaction(database, async (tx, scanned) => {
-      const writer = new PlanWriter(tx, req.source, { targetUserId: req.targetUserId, onProgress: req.onProgress });
-      const plan = await scanned.decide(tx, writer);
+      const writer = new PlanWriter(tx, req.source, { targetUserId: req.targetUserId });
+      const plan = await scanned.decide(tx, writer, req.onProgress);
       // a choice the plan's conflicts do not allow fails the import: the transaction takes back what was written
       checkResolutionInput(req.options, plan.conflicts);
       if (req.history) await new DriverWriter(tx).update("ImportRecord", req.history.recordId, succeeded(req.history.format, plan));

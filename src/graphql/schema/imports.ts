@@ -263,8 +263,8 @@ builder.mutationField("importBackup", (t) =>
           },
         );
         progress.flush();
-        const total = Object.values(result.outcome?.counts ?? {}).reduce((a, c) => a + c.create + c.update + c.remap, 0);
-        publish(result.error ? "FAILED" : "SUCCEEDED", result.error ? 0 : total, total);
+        const total = result.outcome?.records ?? 0;
+        publish(result.error ? "FAILED" : "SUCCEEDED", total, total);
         if (result.error) throw result.error;
         return { recordId: result.record.id };
       } finally {
@@ -289,8 +289,10 @@ const ImportProgressEvent = builder.objectRef<JobProgress>("ImportProgress").imp
   fields: (t) => ({
     id: t.exposeID("id", { description: "the import record" }),
     status: t.field({ type: JobStatusEnum, resolve: (p) => p.status }),
-    recordsWritten: t.exposeInt("recordsWritten"),
-    recordsTotal: t.exposeInt("recordsTotal"),
+    recordsWritten: t.exposeInt("recordsWritten", {
+      description: "records of the archive done so far: written, or skipped as the plan says (a re-import of your own archive skips them all)",
+    }),
+    recordsTotal: t.exposeInt("recordsTotal", { description: "the archive's records (0 until it has been read through once)" }),
   }),
 });
 
