@@ -6,6 +6,7 @@ import { graphql } from "./gql/index.js";
 import type { ExportBackupInput } from "./gql/graphql.js";
 import { readNative, sha256, zipEntries, parseLines, type Line } from "./support/archive.js";
 import { until } from "./support/poll.js";
+import { subscribe } from "./support/sse.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { gunzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
@@ -461,28 +462,33 @@ describe("OPENMEMORY format", () => {
   });
 });
 
+const FollowExport = graphql(`
+  subscription ExportProgress($id: ID!) {
+    exportProgress(id: $id) {
+      id
+      status
+      recordsWritten
+      recordsTotal
+      job {
+        status
+        sha256
+      }
+    }
+  }
+`);
+
 describe("exportProgress subscription (SSE)", () => {
   it("streams progress until the job ends", async () => {
     const started = await s.gql(StartExport, { input: { format: "JSONL" } } as Input, alice.token);
     const r = started.data!.exportBackup;
     if (r.__typename !== "ExportBackupSuccess") throw new Error(r.__typename);
-    const res = await fetch(`${s.url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${alice.token}` },
-      body: JSON.stringify({
-        query: "subscription ($id: ID!) { exportProgress(id: $id) { id status recordsWritten recordsTotal job { status sha256 } } }",
-        variables: { id: r.job.id },
-      }),
-    });
-    expect(res.headers.get("content-type")).toContain("text/event-stream");
-    const text = await res.text(); // the stream ends when the job does
-    const events = text
-      .split("\n")
-      .filter((l) => l.startsWith("data: ") && l.length > 6)
-      .map((l) => JSON.parse(l.slice(6)) as { data?: { exportProgress: { status: string; recordsWritten: number; recordsTotal: number; job: { sha256: string | null } } } })
-      .filter((e) => e.data);
+    const stream = await subscribe(s.url, alice.token, FollowExport, { id: r.job.id });
+    expect(stream.contentType).toContain("text/event-stream");
+    // the stream ends when the job does
+    const { events, errors } = await stream.rest();
+    expect(errors).toEqual([]);
     expect(events.length).toBeGreaterThan(0);
-    const last = events[events.length - 1].data!.exportProgress;
+    const last = events.at(-1)!.exportProgress;
     expect(last.status).toBe("SUCCEEDED");
     expect(last.recordsWritten).toBe(last.recordsTotal);
     expect(last.job.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -492,13 +498,8 @@ describe("exportProgress subscription (SSE)", () => {
     const started = await s.gql(StartExport, { input: { format: "JSONL", filter: { sections: ["PERSONAS"] } } } as Input, alice.token);
     const r = started.data!.exportBackup;
     if (r.__typename !== "ExportBackupSuccess") throw new Error(r.__typename);
-    const res = await fetch(`${s.url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${bob.token}` },
-      body: JSON.stringify({ query: "subscription ($id: ID!) { exportProgress(id: $id) { status } }", variables: { id: r.job.id } }),
-    });
-    const text = await res.text();
-    expect(text).not.toContain("SUCCEEDED");
-    expect(text).toContain("no export job");
+    const { events, errors } = await (await subscribe(s.url, bob.token, FollowExport, { id: r.job.id })).rest();
+    expect(events).toEqual([]);
+    expect(errors.map((e) => e.message)).toEqual([`no export job ${r.job.id}`]);
   });
 });

@@ -1,7 +1,8 @@
 import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo } from "../src/seed/index.js";
-import { countsOf, exportArchive, HistoryDoc as History, ImportDoc as Import, jsonl, PreviewDoc as Preview, StageDoc as Stage, subscribe } from "./support/client.js";
+import { countsOf, exportArchive, HistoryDoc as History, ImportDoc as Import, jsonl, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
+import { subscribe } from "./support/sse.js";
 import type { ConflictResolutionInput, ImportOptions } from "./gql/graphql.js";
 import { readNative, type Line } from "./support/archive.js";
 import { until } from "./support/poll.js";

@@ -1,8 +1,6 @@
 // The GraphQL documents and round trips the import tests share: stage, preview,
-// import, history, an export fetched through its download link, and a
-// subscription followed over server-sent events.
+// import, history, and an export fetched through its download link.
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
-import { print } from "graphql";
 import { graphql } from "../gql/index.js";
 import type { ExportFormat } from "../gql/graphql.js";
 import { until } from "./poll.js";
@@ -188,30 +186,3 @@ export const countsOf = (counts: KindCounts) =>
 export const jsonl = (lines: unknown[]) => Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
 
 export type { TypedDocumentNode };
-
-/**
- * A subscription over server-sent events, started: its first bytes are read,
- * so the server has registered it before whatever it follows is called.
- * `rest()` reads to the end of the stream (the subscription's last event).
- */
-export async function subscribe<R, V>(url: string, token: string, doc: TypedDocumentNode<R, V>, variables: V) {
-  const res = await fetch(`${url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: print(doc), variables }),
-  });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = decoder.decode((await reader.read()).value);
-  return {
-    /** every event's data until the stream ends, and the errors it carried */
-    async rest(): Promise<{ events: R[]; errors: { message: string }[] }> {
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
-      const payloads = text
-        .split("\n")
-        .filter((l) => l.startsWith("data: ") && l.length > 6)
-        .map((l) => JSON.parse(l.slice(6)) as { data?: R; errors?: { message: string }[] });
-      return { events: payloads.flatMap((p) => (p.data ? [p.data] : [])), errors: payloads.flatMap((p) => p.errors ?? []) };
-    },
-  };
-}
