@@ -25,7 +25,7 @@ export const MAX_PROBLEMS = 500;
 /** records decided between two progress reports */
 const PROGRESS_EVERY = 1000;
 
-type Progress = (done: number, total: number) => void;
+type Progress = (decided: number, total: number) => void;
 
 export interface ImportPlan {
   /** the data of the file's metadata line, if it has one */
@@ -668,7 +668,7 @@ export interface ScannedImport {
    * `onProgress` hears how many are decided, every thousand and at the end.
    * Once only.
    */
-  decide(reader: RawReader, sink: PlanSink | null, onProgress?: (decided: number, total: number) => void): Promise<ImportPlan>;
+  decide(reader: RawReader, sink: PlanSink | null, onProgress?: Progress): Promise<ImportPlan>;
 }
 
 /**
