@@ -158,10 +158,13 @@ class Planner {
     this.plan.conflictTotal++;
     // one way out and nothing to list (a million foreign records): no conflict object to make
     if (allowedResolutions.length === 1 && !this.listing) return allowedResolutions[0];
-    const full = { ...c, id: `${c.type}:${c.kind}:${c.line}:${c.field ?? ""}`, allowedResolutions };
-    const resolution = chooseResolution(this.options, full);
-    if (this.sink ? this.namedConflicts.has(full.id) : this.listing) this.plan.conflicts.push({ ...full, resolution });
-    return resolution;
+    // the caller's object becomes the conflict: a preview lists up to 10,000, and two spreads each were a quarter of a 10k preview's pass B
+    const full = c as Conflict;
+    full.id = `${c.type}:${c.kind}:${c.line}:${c.field ?? ""}`;
+    full.allowedResolutions = allowedResolutions;
+    full.resolution = chooseResolution(this.options, full);
+    if (this.sink ? this.namedConflicts.has(full.id) : this.listing) this.plan.conflicts.push(full);
+    return full.resolution;
   }
 
   /**
