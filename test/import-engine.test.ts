@@ -322,6 +322,37 @@ describe("import engine", () => {
     }
   });
 
+  it.runIf(!!process.env.DATABASE_URL?.startsWith("postgres"))("on PostgreSQL a runner whose lock connection is lost takes its lock back", async () => {
+    const { database } = h.rt.config;
+    if (database.provider !== "postgresql") throw new Error("PostgreSQL only");
+    const name = importLock(randomUUID());
+    const { default: pg } = await import("pg");
+    const admin = new pg.Client(pgPoolConfig(database));
+    await admin.connect();
+    // the backend holding the lock: advisory locks on a 64-bit key show it split in two 32-bit halves
+    const holder = async () =>
+      (
+        await admin.query<{ pid: number }>(
+          "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)",
+          [name],
+        )
+      ).rows[0]?.pid;
+    const lock = (await takeRunLock(database, name))!;
+    try {
+      const first = await holder();
+      expect(first).toEqual(expect.any(Number));
+      await admin.query("SELECT pg_terminate_backend($1)", [first]);
+      // held again, by another backend: the runner's new connection
+      await expect.poll(async () => [first, undefined].includes(await holder()), { timeout: 10_000, interval: 50 }).toBe(false);
+      // a server starting now leaves the job alone
+      expect(await runLockHeld(database, name)).toBe(true);
+    } finally {
+      await lock.release();
+    }
+    expect(await holder()).toBeUndefined();
+    await admin.end();
+  });
+
   it.runIf(!!process.env.DATABASE_URL?.startsWith("postgres"))("a worker lost right after its COMMIT: the import succeeded, and says so from its record", async () => {
     const { database } = h.rt.config;
     if (database.provider !== "postgresql") throw new Error("PostgreSQL only");

@@ -19,14 +19,11 @@ export interface RunLock {
   release(): Promise<void>;
 }
 
-/**
- * Takes `name`'s lock on a connection held until release(); null when another
- * session holds it (another process runs that job).
- */
-export async function takeRunLock(database: Pg, name: string): Promise<RunLock | null> {
+/** A connection of its own holding `name`'s lock, or null (ended) when another session holds it. */
+async function lockedClient(database: Pg, name: string): Promise<Client | null> {
   const { default: pg } = await import("pg");
   const client: Client = new pg.Client(pgPoolConfig(database));
-  // a connection lost mid-job loses only the lock (a server starting then may fail the job): no crash for it
+  // a connection lost mid-job is taken care of by its 'end' (takeRunLock): no crash for it
   client.on("error", () => {});
   let taken = false;
   try {
@@ -36,7 +33,64 @@ export async function takeRunLock(database: Pg, name: string): Promise<RunLock |
   } finally {
     if (!taken) await client.end().catch(() => {});
   }
-  return taken ? { release: () => client.end().catch(() => {}) } : null;
+  return taken ? client : null;
+}
+
+/** how long a lock lost with its connection waits before each try to take it back (doubling, up to the last) */
+const RETAKE_DELAYS_MS = [50, 100, 200, 400, 800, 1600, 3200, 5000];
+
+/**
+ * Takes `name`'s lock on a connection held until release(); null when another
+ * session holds it (another process runs that job). A connection lost before
+ * then (a restart of PostgreSQL's backend, a network blip, a proxy's idle
+ * timeout) would leave a running job without its proof: the lock is taken
+ * again on a new connection, so a server starting later leaves the job alone.
+ * (One starting in the gap may still fail it; the job's commit then marks it
+ * SUCCEEDED, so its history ends true.)
+ */
+export async function takeRunLock(database: Pg, name: string): Promise<RunLock | null> {
+  const first = await lockedClient(database, name);
+  if (!first) return null;
+  let current: Client | null = first;
+  let released = false;
+  let retaking: Promise<void> = Promise.resolve();
+  // release() cuts a retake's wait short
+  let wake = () => {};
+  const hold = (client: Client) => {
+    current = client;
+    client.once("end", () => {
+      if (released || current !== client) return;
+      current = null;
+      retaking = retake();
+    });
+  };
+  const retake = async () => {
+    for (let i = 0; !released; i++) {
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, RETAKE_DELAYS_MS[Math.min(i, RETAKE_DELAYS_MS.length - 1)]);
+        wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
+      if (released) return;
+      // another session holds it only for a moment (a starting server's check) or not at all: keep trying
+      const client = await lockedClient(database, name).catch(() => null);
+      if (!client) continue;
+      if (released) return void (await client.end().catch(() => {}));
+      return hold(client);
+    }
+  };
+  hold(first);
+  return {
+    async release() {
+      released = true;
+      wake();
+      await retaking;
+      await (current as Client | null)?.end().catch(() => {});
+      current = null;
+    },
+  };
 }
 
 /**
