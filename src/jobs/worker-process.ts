@@ -69,7 +69,7 @@ async function workerEntry(): Promise<{ entry: string; note?: string }> {
 export interface WorkerRunOptions {
   /** an export's archive goes here */
   sink?: Writable;
-  onProgress?: (written: number, total: number) => void;
+  onProgress?: (done: number, total: number) => void;
   /** aborting kills the worker; the run then rejects with the signal's reason */
   signal?: AbortSignal;
 }
@@ -206,7 +206,7 @@ export class JobWorker {
       let failed: Error | undefined;
       let release: (() => void) | undefined;
       child.on("message", (m: WorkerMessage) => {
-        if (m.type === "progress") options.onProgress?.(m.written, m.total);
+        if (m.type === "progress") options.onProgress?.(m.done, m.total);
         else if (m.type === "hold") {
           // held until the worker says so or is gone, whichever comes first
           void holdingWrites(m.file, () => {

@@ -81,7 +81,8 @@ export interface ExportDone {
 export type WorkerMessage =
   /** listening: the server may send the start message */
   | { type: "ready" }
-  | { type: "progress"; written: number; total: number }
+  /** records done: an export's written, a preview's decided, an import's written or skipped */
+  | { type: "progress"; done: number; total: number }
   /**
    * An import about to take SQLite's write lock: the server holds its own
    * writes back (write-gate.ts) and answers "held"; "release" once the

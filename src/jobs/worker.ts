@@ -40,7 +40,7 @@ function send(message: WorkerMessage): Promise<void> {
 }
 
 // the server throttles what it stores and publishes; this only keeps the channel quiet
-const progress = () => throttle(100, (written: number, total: number) => void send({ type: "progress", written, total }).catch(() => {}));
+const progress = () => throttle(100, (done: number, total: number) => void send({ type: "progress", done, total }).catch(() => {}));
 
 async function exportJob(job: ExportJobMessage) {
   const archive = new Socket({ fd: ARCHIVE_FD, readable: false, writable: true });
