@@ -5,7 +5,7 @@
 // own SQLite writes wait for its write lock without stopping the event loop,
 // and a worker killed mid-import leaves the database as it was.
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as turn } from "node:timers/promises";
@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { writesHeld } from "../src/db/write-gate.js";
 import { InvalidArchiveError } from "../src/engine/errors.js";
 import { importArchive, previewArchive, type ArchiveFile } from "../src/engine/import/service.js";
-import { JobWorker } from "../src/jobs/worker-process.js";
+import { BIG_PREVIEW_MIN_BYTES, jobHeapFlags, planInWorker } from "../src/jobs/import-worker.js";
+import { BIG_PREVIEW_HEAP_FLAGS, JobWorker, WORKER_HEAP_FLAGS } from "../src/jobs/worker-process.js";
 import { seedDemo } from "../src/seed/index.js";
 import { readNative, type Line } from "./support/archive.js";
 import { countsOf, exportArchive, ImportDoc as Import, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
@@ -58,6 +59,23 @@ afterAll(async () => {
 });
 
 describe("imports in a worker process", () => {
+  it("a big archive's preview runs in a worker with a larger young generation; smaller ones and imports, in the usual one", async () => {
+    const file = onDisk("heap-flags.zip", aliceZip);
+    /** the heap flags of the worker process a preview ran in, as its command line shows them */
+    const flagsOf = async (byteSize: number) => {
+      let args: string[] = [];
+      const onWorker = (pid: number) => (args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"));
+      const { plan } = await planInWorker({ job: "preview", database: s.rt.config.database, path: file.path, byteSize, targetUserId: alice.id, options, onWorker });
+      expect(plan.records).toBe(aliceLines.length - 1);
+      return args.filter((a) => a.startsWith("--max-semi-space-size"));
+    };
+    expect(await flagsOf(BIG_PREVIEW_MIN_BYTES)).toEqual(BIG_PREVIEW_HEAP_FLAGS);
+    expect(await flagsOf(BIG_PREVIEW_MIN_BYTES - 1)).toEqual(WORKER_HEAP_FLAGS);
+    expect(BIG_PREVIEW_HEAP_FLAGS).not.toEqual(WORKER_HEAP_FLAGS);
+    // an import writes: it keeps the small one, whatever its size
+    expect(jobHeapFlags({ job: "import", byteSize: 2 ** 40 })).toBeUndefined();
+  });
+
   it("plans in the worker exactly what this process plans, and writes it", async () => {
     const bob = await s.user("bob@example.com");
     const file = onDisk("alice.zip", aliceZip);

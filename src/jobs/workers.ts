@@ -19,8 +19,13 @@ export class Workers {
 
   constructor(private readonly options: WorkersOptions) {}
 
-  /** A worker for a job: the spare when there is a live one, else a new process. */
-  async take(): Promise<JobWorker> {
+  /**
+   * A worker for a job: the spare when there is a live one, else a new
+   * process. One with other heap flags than the spare's is always a new
+   * process, and the spare waits for the next job.
+   */
+  async take(heapFlags?: readonly string[]): Promise<JobWorker> {
+    if (heapFlags) return this.spawn(heapFlags);
     const spare = this.spare;
     this.spare = undefined;
     if (spare) {
@@ -43,8 +48,8 @@ export class Workers {
     this.spare = { worker, timer };
   }
 
-  private async spawn(): Promise<JobWorker> {
-    const worker = await JobWorker.spawn();
+  private async spawn(heapFlags?: readonly string[]): Promise<JobWorker> {
+    const worker = await JobWorker.spawn(undefined, heapFlags);
     // said once per process, by the first worker that runs from its sources
     if (worker.note) this.options.logger?.warn(worker.note);
     return worker;

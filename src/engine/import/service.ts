@@ -54,7 +54,7 @@ export async function previewArchive(
   const { archive, source } = await openSource(file.path);
   let plan: ImportPlan;
   let worker: WorkerStats | undefined;
-  if (inWorker(config, file)) ({ plan, stats: worker } = await planInWorker({ job: "preview", database: config.database, path: file.path, targetUserId, options, onProgress }, workers));
+  if (inWorker(config, file)) ({ plan, stats: worker } = await planInWorker({ job: "preview", database: config.database, path: file.path, byteSize: Number(file.byteSize), targetUserId, options, onProgress }, workers));
   else plan = await preview(config.database, { targetUserId, options, source, onProgress });
   return { archive, plan, format: historyFormat(archive.format, plan), worker };
 }
@@ -130,7 +130,10 @@ async function recordedImport(
     let worker: WorkerStats | undefined;
     if (inWorker(services.config, req.file))
       ({ stats: worker } = await oneImportAtATime(() =>
-        planInWorker({ job: "import", database, path: req.file.path, targetUserId, options, history, onProgress, onWorker: req.onWorker }, services.workers),
+        planInWorker(
+          { job: "import", database, path: req.file.path, byteSize: Number(req.file.byteSize), targetUserId, options, history, onProgress, onWorker: req.onWorker },
+          services.workers,
+        ),
       ));
     else await runImport(database, { targetUserId, options, source, history, onProgress });
     const done = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
