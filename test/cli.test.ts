@@ -6,7 +6,7 @@ import { migrate } from "../src/db/migrate.js";
 import { testDatabase, type TestDatabase } from "./support/database.js";
 import { cliEnv, runCli, startServe, stop } from "./support/cli.js";
 import { readNative, sha256 } from "./support/archive.js";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { until } from "./support/poll.js";
@@ -192,6 +192,25 @@ describe("stowage import", () => {
     expect(imported.code, imported.stderr).toBe(0);
     expect(percents(imported.stderr, "importing").at(-1)).toBe(100);
     expect(imported.stdout).toMatch(/imported sender\.zip into receiver@example\.com in [\d.]+s/);
+  });
+
+  it("names the malformed lines of a file it refuses, by fault", async () => {
+    await migrate(tdb.database);
+    const handle = await openDb(tdb.database);
+    try {
+      await createUser(handle.db, { email: "careful@example.com" });
+    } finally {
+      await handle.close();
+    }
+    const file = join(tdb.dataDir, "broken.jsonl");
+    const memory = (i: number) => JSON.stringify({ type: "memory", data: { id: `m-${i}`, content: "x", state: "active" } });
+    writeFileSync(file, [...Array.from({ length: 25 }, (_, i) => memory(i)), "{ nope", "[1"].join("\n") + "\n");
+    const r = await runCli(["import", file, "--user", "careful@example.com"], env);
+    expect(r.code).toBe(1);
+    const lines = Array.from({ length: 20 }, (_, i) => i + 1).join(", ");
+    expect(r.stderr).toContain("error: 27 malformed lines; the first is line 1 (memory): appId:");
+    expect(r.stderr).toContain(`  25 × memory: appId: Invalid input: expected string, received undefined (lines ${lines}, …)`);
+    expect(r.stderr).toContain("  2 × not valid JSON (lines 26, 27)");
   });
 });
 

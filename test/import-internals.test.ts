@@ -14,11 +14,29 @@ import { withDriverTransaction } from "../src/db/driver-tx.js";
 import { idleSqliteThread } from "../src/db/sqlite-thread.js";
 import { migrate } from "../src/db/migrate.js";
 import { nameUuid } from "../src/engine/ids.js";
-import { InvalidArchiveError } from "../src/engine/errors.js";
+import { GROUP_LINES, InvalidArchiveError, MAX_GROUPS, OTHER_PROBLEMS, ProblemGroups } from "../src/engine/errors.js";
 import { IdIndex, uuidWords, wordsUuid } from "../src/engine/import/id-index.js";
 import { PlannedKeys } from "../src/engine/import/planned-keys.js";
 import type { KindName } from "../src/engine/kinds/index.js";
 import { tuneHeap } from "../src/heap.js";
+
+describe("ProblemGroups", () => {
+  it("counts every line, lists a group's first lines, and folds faults past the last group into one", () => {
+    const g = new ProblemGroups();
+    // a fault of 30 lines, then one line each of MAX_GROUPS + 5 other faults
+    for (let line = 1; line <= 30; line++) g.add({ line, kind: "memory", message: `content of line ${line}: too long`, group: "content: too long" });
+    for (let i = 0; i < MAX_GROUPS + 5; i++) g.add({ line: 100 + i, kind: "app", message: `fault ${i}` });
+    expect(g.total).toBe(30 + MAX_GROUPS + 5);
+    const list = g.list();
+    expect(list).toHaveLength(MAX_GROUPS);
+    expect(list[0]).toEqual({ kind: "memory", message: "content: too long", count: 30, lines: Array.from({ length: GROUP_LINES }, (_, i) => i + 1) });
+    // 48 faults of their own, then the 7 that came after them
+    expect(list.at(-1)).toEqual({ kind: null, message: OTHER_PROBLEMS, count: 7, lines: [148, 149, 150, 151, 152, 153, 154] });
+    expect(list.slice(1, -1).map((x) => x.message)).toEqual(Array.from({ length: MAX_GROUPS - 2 }, (_, i) => `fault ${i}`));
+    // an error made from the listed problems alone groups them the same way
+    expect(new InvalidArchiveError("x", 1, [{ line: 1, kind: null, message: "a" }, { line: 2, kind: null, message: "a" }]).problemGroups).toEqual([{ kind: null, message: "a", count: 2, lines: [1, 2] }]);
+  });
+});
 
 describe("IdIndex", () => {
   it("answers like a Map for any ids, UUIDs or not, across growth", () => {

@@ -18,7 +18,7 @@ import { BIG_PREVIEW_MIN_BYTES, jobHeapFlags, planInWorker } from "../src/jobs/i
 import { BIG_PREVIEW_HEAP_FLAGS, JobWorker, WORKER_HEAP_FLAGS } from "../src/jobs/worker-process.js";
 import { seedDemo } from "../src/seed/index.js";
 import { readNative, type Line } from "./support/archive.js";
-import { countsOf, exportArchive, ImportDoc as Import, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
+import { countsOf, exportArchive, jsonlAsWritten as jsonl, ImportDoc as Import, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
 let s: TestServer;
@@ -33,8 +33,6 @@ function onDisk(name: string, bytes: Buffer): ArchiveFile {
   return { path, filename: name, sha256: createHash("sha256").update(bytes).digest("hex"), byteSize: bytes.length };
 }
 
-/** lines as written: objects as JSON, strings as they are (malformed ones) */
-const jsonl = (lines: unknown[]) => Buffer.from(lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n");
 
 const options = { mode: "SKIP" as const, strict: true, resolutions: [] };
 const here = () => ({ ...s.rt.config, importWorkerMinBytes: Number.MAX_SAFE_INTEGER });
@@ -120,6 +118,12 @@ describe("imports in a worker process", () => {
     expect(failed).toMatchObject({ __typename: "InvalidArchiveError", line: 3 });
     if (failed.__typename !== "InvalidArchiveError") return;
     expect(failed.problems.map((x) => x.line)).toEqual([3, 5]);
+    // the groups cross from the worker as the planner made them
+    expect(failed.problemCount).toBe(2);
+    expect(failed.problemGroups).toEqual([
+      { kind: null, message: "not valid JSON", count: 1, lines: [3] },
+      { kind: "memory", message: "id: Invalid input: expected string, received number", count: 1, lines: [5] },
+    ]);
   });
 
   it("runs in the spare worker the job before it left ready, and leaves one for the next", async () => {

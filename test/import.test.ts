@@ -1,13 +1,15 @@
+import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo } from "../src/seed/index.js";
-import { countsOf, exportArchive, HistoryDoc as History, ImportDoc as Import, jsonl, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
+import { countsOf, exportArchive, HistoryDoc as History, ImportDoc as Import, jsonl, jsonlAsWritten, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
 import { subscribe } from "./support/sse.js";
 import type { ConflictResolutionInput, ImportOptions } from "./gql/graphql.js";
 import { readNative, type Line } from "./support/archive.js";
 import { until } from "./support/poll.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { graphql } from "./gql/index.js";
+import { MAX_PROBLEMS } from "../src/engine/import/plan.js";
 
 
 
@@ -267,6 +269,35 @@ describe("bad input", () => {
     const lenient = await preview(erin.token, uploadId, { strict: false });
     if (lenient.__typename !== "ImportPreview") throw new Error(lenient.__typename);
     expect(lenient.warnings.filter((w) => /^line (10|20|30|35)\b/.test(w))).toHaveLength(4);
+  });
+
+  it("counts every malformed line and groups them by fault, however many there are", async () => {
+    const ruth = await s.user("ruth@example.com");
+    const [meta, ...records] = aliceLines;
+    const app = records.find((l) => l.type === "app")!;
+    const lines: unknown[] = [meta, app];
+    // 700 memories without their app, 3 lines of broken JSON (each its own token), one id given twice
+    for (let i = 0; i < 700; i++) lines.push({ type: "memory", data: { id: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`, content: "x", state: "active" } });
+    lines.splice(100, 0, "{ not json");
+    lines.splice(400, 0, "[1, 2");
+    lines.push("nope", app);
+    // the same fault at two indexes of a list
+    const collection = records.find((l) => l.type === "worldCollection")!;
+    lines.push(...[[7], ["a", "b", 8]].map((members) => ({ ...collection, data: { ...collection.data, id: randomUUID(), members } })));
+    const uploadId = await stage(ruth.token, jsonlAsWritten(lines), "many-bad.jsonl");
+    const p = await preview(ruth.token, uploadId);
+    if (p.__typename !== "InvalidArchiveError") throw new Error(p.__typename);
+    expect(p.problemCount).toBe(706);
+    expect(p.message).toMatch(/^706 malformed lines; the first is line 3 \(memory\)/);
+    expect(p.problems).toHaveLength(MAX_PROBLEMS);
+    const memoryLines = lines.flatMap((l, i) => (typeof l === "object" && (l as { type: string }).type === "memory" ? [i + 1] : []));
+    expect(p.problemGroups).toEqual([
+      { kind: "memory", message: "appId: Invalid input: expected string, received undefined", count: 700, lines: memoryLines.slice(0, 20) },
+      { kind: null, message: "not valid JSON", count: 3, lines: [101, 401, lines.length - 3] },
+      { kind: "worldCollection", message: "members.*: Invalid input: expected string, received number", count: 2, lines: [lines.length - 1, lines.length] },
+      { kind: "app", message: "its id appears on an earlier line", count: 1, lines: [lines.length - 2] },
+    ]);
+    expect(await s.rt.db.memory.count({ where: { ownerId: ruth.id } })).toBe(0);
   });
 
   it("refuses an archive of an unknown major version", async () => {

@@ -7,7 +7,7 @@ import { ZipArchive } from "archiver";
 import { parse as losslessParse } from "lossless-json";
 import { fromLineData, kindDef, lineSchema, toLineData } from "../src/engine/kinds/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countsOf, exportArchive, HistoryDoc as OmHistory, ImportDoc as OmImport, PreviewDoc as OmPreview, StageDoc as OmStage } from "./support/client.js";
+import { countsOf, exportArchive, jsonlAsWritten, HistoryDoc as OmHistory, ImportDoc as OmImport, PreviewDoc as OmPreview, StageDoc as OmStage } from "./support/client.js";
 import type { ImportOptions } from "./gql/graphql.js";
 import { parseLines, zipEntries } from "./support/archive.js";
 import { cliEnv, runCli } from "./support/cli.js";
@@ -530,7 +530,7 @@ describe("damaged and partial archives", () => {
     makeZip({
       // re-serialized by JSON.stringify: UTF-8 rather than \u escapes, which the reader takes as well
       "memories.json": Buffer.from(JSON.stringify(doc, null, 2)),
-      "memories.jsonl.gz": gzipSync(Buffer.from(jsonl.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n")),
+      "memories.jsonl.gz": gzipSync(jsonlAsWritten(jsonl)),
     });
 
   it("imports a memory only memories.jsonl.gz has, with its app and categories found (or made) by name", async () => {

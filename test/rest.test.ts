@@ -336,7 +336,7 @@ describe("POST /api/v1/backup/import", () => {
     const res = await importAs(carol, Buffer.from(lines.join("\n")), { user_id: carol.email }, "", "broken.jsonl");
     expect(res.status).toBe(400);
     const body = await json(res);
-    expect(body).toMatchObject({ code: "INVALID_ARCHIVE", line: 3, status: "FAILED" });
+    expect(body).toMatchObject({ code: "INVALID_ARCHIVE", line: 3, status: "FAILED", problemCount: 1 });
     expect(body.detail).toMatch(/line 3/);
     expect(await s.rt.db.importRecord.findUniqueOrThrow({ where: { id: body.import_id } })).toMatchObject({ status: "FAILED", requestedById: carol.id });
   });
@@ -672,7 +672,8 @@ describe("POST /api/import, /api/import/preview, GET /api/import/history (FOVEA)
     const broken = await send("/api/import", eve, Buffer.from(lines.join("\n")));
     expect(broken.status).toBe(400);
     const body = await json(broken);
-    expect(body).toMatchObject({ error: "Bad Request", code: "INVALID_ARCHIVE", line: 5, success: false });
+    expect(body).toMatchObject({ error: "Bad Request", code: "INVALID_ARCHIVE", line: 5, success: false, problemCount: 1 });
+    expect(body.problemGroups).toEqual([{ kind: null, message: "not valid JSON", count: 1, lines: [5] }]);
     expect(body.message).toMatch(/line 5/);
     expect(await s.rt.db.importRecord.findUniqueOrThrow({ where: { id: body.importId } })).toMatchObject({ status: "FAILED", requestedById: eve.id });
     // the preview says the same, and records nothing

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { StowageError } from "../engine/errors.js";
+import { InvalidArchiveError, StowageError } from "../engine/errors.js";
 import { migrate } from "../db/migrate.js";
 import { loadConfig } from "../config.js";
 import { serve } from "./serve.js";
@@ -39,6 +39,9 @@ try {
   // a user's mistake reads as one line; anything else keeps its stack for a bug report
   if (err instanceof StowageError || (err instanceof Error && /^(--|invalid configuration)/.test(err.message))) {
     console.error(`error: ${err.message}`);
+    // the message names the first line; the rest, by fault
+    if (err instanceof InvalidArchiveError && err.problemCount > 1)
+      for (const g of err.problemGroups) console.error(`  ${g.count} × ${g.kind ? `${g.kind}: ` : ""}${g.message} (line${g.count > 1 ? "s" : ""} ${g.lines.join(", ")}${g.count > g.lines.length ? ", …" : ""})`);
     process.exit(1);
   }
   throw err;

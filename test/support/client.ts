@@ -77,6 +77,13 @@ export const PreviewDoc = graphql(`
           kind
           message
         }
+        problemCount
+        problemGroups {
+          kind
+          message
+          count
+          lines
+        }
       }
     }
   }
@@ -115,6 +122,13 @@ export const ImportDoc = graphql(`
           line
           kind
           message
+        }
+        problemCount
+        problemGroups {
+          kind
+          message
+          count
+          lines
         }
       }
     }
@@ -184,5 +198,8 @@ export const countsOf = (counts: KindCounts) =>
   Object.fromEntries(counts.map((c) => [c.kind, { create: c.create, update: c.update, skip: c.skip, remap: c.remap }]));
 
 export const jsonl = (lines: unknown[]) => Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+
+/** lines as written: objects as JSON, strings as they are (malformed ones) */
+export const jsonlAsWritten = (lines: unknown[]) => Buffer.from(lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n");
 
 export type { TypedDocumentNode };

@@ -343,7 +343,7 @@ async function* records(archive: OpenedArchive, h: Header): AsyncGenerator<Parse
       }
     } catch (e) {
       if (!(e instanceof Unusable)) throw e;
-      batch.push({ ok: false, line, kind, message: `${where}: ${e.message}` });
+      batch.push({ ok: false, line, kind, message: `${where}: ${e.message}`, group: e.message });
     }
     if (batch.length >= BATCH_LINES) {
       yield batch;
@@ -360,7 +360,7 @@ async function* records(archive: OpenedArchive, h: Header): AsyncGenerator<Parse
       for (const raw of raws) {
         const where = `${MEMORIES_JSONL} line ${raw.line}`;
         if (raw.problem) {
-          batch.push({ ok: false, line: nextLine(), kind: "memory", message: `${where}: ${raw.problem}` });
+          batch.push({ ok: false, line: nextLine(), kind: "memory", message: `${where}: ${raw.problem}`, group: raw.problem });
           continue;
         }
         try {

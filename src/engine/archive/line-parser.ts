@@ -15,7 +15,8 @@ export type ParsedLine =
       sourceType: string;
       data: Record<string, unknown>;
     }
-  | { ok: false; line: number; kind: string | null; message: string };
+  /** `group`: what the message says of every line with this fault, when it also names this line's own (LineProblem) */
+  | { ok: false; line: number; kind: string | null; message: string; group?: string };
 
 interface Alias {
   type: string;
@@ -69,7 +70,7 @@ export function parseLine(raw: RawLine): ParsedLine {
   try {
     value = parseJson(raw.text);
   } catch (e) {
-    return { ok: false, line, kind: null, message: `not valid JSON: ${(e as Error).message}` };
+    return { ok: false, line, kind: null, message: `not valid JSON: ${(e as Error).message}`, group: "not valid JSON" };
   }
   if (!isObject(value)) return { ok: false, line, kind: null, message: `a line must be a JSON object with "type" and "data", got ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}` };
   const sourceType = value.type;

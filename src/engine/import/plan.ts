@@ -10,7 +10,7 @@
 // What it keeps of a whole file, sized for a million records, is in FileIds.
 import { randomUUID } from "node:crypto";
 import type { RawReader } from "../../db/raw.js";
-import { InvalidArchiveError, type LineProblem } from "../errors.js";
+import { InvalidArchiveError, ProblemGroups, type LineProblem } from "../errors.js";
 import { KINDS, kindDef, lineSchema, ownKind, refKinds, type KindDef, type KindName, type Row } from "../kinds/index.js";
 import { Action, COUNTED, DROPPED, FileIds, INVALID, type IdMapping, type Placeholder } from "./file-ids.js";
 import { naturalKeyHolders, owners } from "./lookups.js";
@@ -135,7 +135,11 @@ class Planner {
     if (this.plan.warnings.length < MAX_WARNINGS) this.plan.warnings.push(message);
   }
 
+  /** every malformed line, by fault: what a strict failure reports besides the first MAX_PROBLEMS */
+  private problemGroups = new ProblemGroups();
+
   private problem(p: LineProblem) {
+    this.problemGroups.add(p);
     if (this.plan.problems.length < MAX_PROBLEMS) this.plan.problems.push(p);
   }
 
@@ -184,7 +188,7 @@ class Planner {
   /** Validates a parsed line into a record, or records the problem. */
   private record(p: ParsedLine): FileRecord | null {
     if (!p.ok) {
-      this.problem({ line: p.line, kind: p.kind, message: p.message });
+      this.problem({ line: p.line, kind: p.kind, message: p.message, group: p.group });
       return null;
     }
     if (p.type === "metadata") return null;
@@ -194,7 +198,10 @@ class Planner {
     const parsed = lineSchema(kind).safeParse(p.data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      this.problem({ line: p.line, kind: kind.kind, message: `${issue.path.join(".") || "data"}: ${issue.message}` });
+      const at = (path: PropertyKey[]) => path.join(".") || "data";
+      // the same fault at another index (gloss.3, gloss.7) is one fault
+      const group = issue.path.some((x) => typeof x === "number") ? `${at(issue.path.map((x) => (typeof x === "number" ? "*" : x)))}: ${issue.message}` : undefined;
+      this.problem({ line: p.line, kind: kind.kind, message: `${at(issue.path)}: ${issue.message}`, group });
       return null;
     }
     // the line's own object, not zod's copy of it: no schema transforms a value, and the
@@ -219,7 +226,7 @@ class Planner {
     for await (const batch of (source.heads ?? source)()) {
       for (const p of batch) {
         if (!p.ok) {
-          this.problem({ line: p.line, kind: p.kind, message: p.message });
+          this.problem({ line: p.line, kind: p.kind, message: p.message, group: p.group });
           this.invalid(p.line);
           continue;
         }
@@ -243,7 +250,7 @@ class Planner {
         if (typeof id !== "string" || !id) continue;
         const first = this.ids.register(kind, id, p.line);
         if (first !== undefined) {
-          this.problem({ line: p.line, kind: kind.kind, message: `id ${id} appears twice in the file (first on line ${first})` });
+          this.problem({ line: p.line, kind: kind.kind, message: `id ${id} appears twice in the file (first on line ${first})`, group: "its id appears on an earlier line" });
           this.invalid(p.line, false); // the first keeps the id: the repeat is no record of its own
           continue;
         }
@@ -263,10 +270,12 @@ class Planner {
     const problems = this.plan.problems.sort((a, b) => a.line - b.line);
     if (problems.length && this.options.strict) {
       const first = problems[0];
+      const total = this.problemGroups.total;
       throw new InvalidArchiveError(
-        `${problems.length}${problems.length >= MAX_PROBLEMS ? "+" : ""} malformed line(s); the first is line ${first.line}${first.kind ? ` (${first.kind})` : ""}: ${first.message}`,
+        `${total} malformed line${total === 1 ? "" : "s"}; the first is line ${first.line}${first.kind ? ` (${first.kind})` : ""}: ${first.message}`,
         first.line,
         problems,
+        { total, groups: this.problemGroups.list() },
       );
     }
     for (const p of problems) this.warn(`line ${p.line}${p.kind ? ` (${p.kind})` : ""}: ${p.message}; skipped`);

@@ -52,7 +52,7 @@ export type PlanCounts = Partial<Record<KindName, KindPlanCounts>>;
 /** A parsed line as the record sources give it. */
 export type ParsedLine =
   | { ok: true; line: number; type: string; data: Row }
-  | { ok: false; line: number; kind: string | null; message: string };
+  | { ok: false; line: number; kind: string | null; message: string; group?: string };
 
 /** Re-readable: each call streams the lines again from the start, as new objects (the import changes the records it is handed). */
 export type LineSource = (() => AsyncIterable<ParsedLine[]>) & {

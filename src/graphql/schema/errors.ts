@@ -8,9 +8,14 @@ import {
   UnsupportedFormatVersionError,
   UploadTooLargeError,
   ValidationError,
+  GROUP_LINES,
+  MAX_GROUPS,
+  OTHER_PROBLEMS,
   type FieldIssue,
   type LineProblem,
+  type LineProblemGroup,
 } from "../../engine/errors.js";
+import { MAX_PROBLEMS } from "../../engine/import/plan.js";
 import { builder } from "../builder.js";
 
 export const ErrorInterface = builder.interfaceRef<StowageError>("Error").implement({
@@ -57,13 +62,29 @@ const LineProblemRef = builder.objectRef<LineProblem>("LineProblem").implement({
   }),
 });
 
+const LineProblemGroupRef = builder.objectRef<LineProblemGroup>("LineProblemGroup").implement({
+  description: "The malformed lines of one fault: records of one kind, one message.",
+  fields: (t) => ({
+    kind: t.exposeString("kind", { nullable: true }),
+    message: t.exposeString("message"),
+    count: t.exposeInt("count", { description: "lines of the file with it, all of them" }),
+    lines: t.exposeIntList("lines", { description: `its first ${GROUP_LINES} lines, in file order` }),
+  }),
+});
+
 builder.objectType(InvalidArchiveError, {
   name: "InvalidArchiveError",
   interfaces: [ErrorInterface],
   isTypeOf: (v) => v instanceof InvalidArchiveError,
   fields: (t) => ({
     line: t.exposeInt("line", { nullable: true, description: "the first offending line (1-based), when the problem is on a line" }),
-    problems: t.field({ type: [LineProblemRef], resolve: (e) => e.problems }),
+    problems: t.field({ type: [LineProblemRef], description: `the malformed lines, in file order, up to ${MAX_PROBLEMS}`, resolve: (e) => e.problems }),
+    problemCount: t.exposeInt("problemCount", { description: "malformed lines in all, however many `problems` lists (0 when the file is refused as a whole)" }),
+    problemGroups: t.field({
+      type: [LineProblemGroupRef],
+      description: `the malformed lines by fault, the biggest first (up to ${MAX_GROUPS}: any further faults are counted in a last "${OTHER_PROBLEMS}")`,
+      resolve: (e) => e.problemGroups,
+    }),
   }),
 });
 

@@ -53,7 +53,8 @@ export function errorInfo(err: unknown): ErrorInfo | null {
   if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message, details: err.details };
   if (err instanceof UploadTooLargeError) return { status: 413, code: err.code, message: err.message, details: { maxBytes: err.maxBytes } };
   if (err instanceof InvalidArchiveError) {
-    return { status: 400, code: err.code, message: err.message, details: err.line != null ? { line: err.line } : {} };
+    const lines = err.problemCount ? { problemCount: err.problemCount, problemGroups: err.problemGroups } : {};
+    return { status: 400, code: err.code, message: err.message, details: err.line != null ? { line: err.line, ...lines } : lines };
   }
   if (err instanceof UnsupportedFormatVersionError) {
     return { status: 400, code: err.code, message: err.message, details: { version: err.version, supportedVersions: err.supportedVersions } };
