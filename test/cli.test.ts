@@ -211,6 +211,11 @@ describe("stowage import", () => {
     expect(r.stderr).toContain("error: 27 malformed lines; the first is line 1 (memory): appId:");
     expect(r.stderr).toContain(`  25 × memory: appId: Invalid input: expected string, received undefined (lines ${lines}, …)`);
     expect(r.stderr).toContain("  2 × not valid JSON (lines 26, 27)");
+    // a lenient preview tells the same, as what it skips
+    const p = await runCli(["import", file, "--user", "careful@example.com", "--preview", "--lenient"], env);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toContain("27 malformed line(s), skipped:");
+    expect(p.stdout).toContain("  2 × not valid JSON (lines 26, 27)");
   });
 });
 

@@ -291,13 +291,18 @@ describe("bad input", () => {
     expect(p.message).toMatch(/^706 malformed lines; the first is line 3 \(memory\)/);
     expect(p.problems).toHaveLength(MAX_PROBLEMS);
     const memoryLines = lines.flatMap((l, i) => (typeof l === "object" && (l as { type: string }).type === "memory" ? [i + 1] : []));
-    expect(p.problemGroups).toEqual([
+    const groups = [
       { kind: "memory", message: "appId: Invalid input: expected string, received undefined", count: 700, lines: memoryLines.slice(0, 20) },
       { kind: null, message: "not valid JSON", count: 3, lines: [101, 401, lines.length - 3] },
       { kind: "worldCollection", message: "members.*: Invalid input: expected string, received number", count: 2, lines: [lines.length - 1, lines.length] },
       { kind: "app", message: "its id appears on an earlier line", count: 1, lines: [lines.length - 2] },
-    ]);
+    ];
+    expect(p.problemGroups).toEqual(groups);
     expect(await s.rt.db.memory.count({ where: { ownerId: ruth.id } })).toBe(0);
+    // lenient: the same lines, skipped, and said the same way
+    const lenient = await preview(ruth.token, uploadId, { strict: false });
+    if (lenient.__typename !== "ImportPreview") throw new Error(lenient.__typename);
+    expect(lenient).toMatchObject({ problemCount: 706, problemGroups: groups, records: 1 });
   });
 
   it("refuses an archive of an unknown major version", async () => {

@@ -5,6 +5,7 @@ import { basename } from "node:path";
 import { Command, Option } from "commander";
 import { loadConfig } from "../config.js";
 import { NotFoundError } from "../engine/errors.js";
+import { problemLines } from "./problems.js";
 import { importArchive, previewArchive } from "../engine/import/service.js";
 import type { KindPlanCounts } from "../engine/import/types.js";
 import { openRuntime } from "../runtime.js";
@@ -59,7 +60,7 @@ export function importCommand(): Command {
           }
           const { plan, format } = previewed;
           if (o.json) {
-            console.log(JSON.stringify({ format, exporter: { userId: plan.exporterUserId, crossUser: plan.crossUser }, counts: plan.counts, conflicts: plan.conflicts, conflictCount: plan.conflictTotal, warnings: plan.warnings }));
+            console.log(JSON.stringify({ format, exporter: { userId: plan.exporterUserId, crossUser: plan.crossUser }, counts: plan.counts, conflicts: plan.conflicts, conflictCount: plan.conflictTotal, warnings: plan.warnings, problemCount: plan.problemCount, problemGroups: plan.problemGroups }));
             return;
           }
           console.log(`${archive.filename}: ${format}, ${plan.records} records${plan.crossUser ? `, exported by another user (${plan.exporterUserId}): every id is regenerated` : ""}`);
@@ -70,6 +71,7 @@ export function importCommand(): Command {
           for (const c of plan.conflicts.filter((c) => c.type !== "ForeignRecordConflict" && c.type !== "DuplicateIdConflict").slice(0, 50)) {
             console.log(`  line ${c.line} ${c.kind} ${c.sourceId}: ${c.type} → ${c.resolution} (allowed: ${c.allowedResolutions.join(", ")}) — ${c.message}`);
           }
+          if (plan.problemCount) console.log(`\n${plan.problemCount} malformed line(s), skipped:\n${problemLines(plan.problemGroups).join("\n")}`);
           for (const w of plan.warnings.slice(0, 50)) console.log(`  warning: ${w}`);
           return;
         }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { InvalidArchiveError, StowageError } from "../engine/errors.js";
+import { problemLines } from "./problems.js";
 import { migrate } from "../db/migrate.js";
 import { loadConfig } from "../config.js";
 import { serve } from "./serve.js";
@@ -40,8 +41,7 @@ try {
   if (err instanceof StowageError || (err instanceof Error && /^(--|invalid configuration)/.test(err.message))) {
     console.error(`error: ${err.message}`);
     // the message names the first line; the rest, by fault
-    if (err instanceof InvalidArchiveError && err.problemCount > 1)
-      for (const g of err.problemGroups) console.error(`  ${g.count} × ${g.kind ? `${g.kind}: ` : ""}${g.message} (line${g.count > 1 ? "s" : ""} ${g.lines.join(", ")}${g.count > g.lines.length ? ", …" : ""})`);
+    if (err instanceof InvalidArchiveError && err.problemCount > 1) for (const l of problemLines(err.problemGroups)) console.error(l);
     process.exit(1);
   }
   throw err;

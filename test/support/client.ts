@@ -42,6 +42,13 @@ export const PreviewDoc = graphql(`
         }
         conflictCount
         warnings
+        problemCount
+        problemGroups {
+          kind
+          message
+          count
+          lines
+        }
         conflicts(first: 1000) {
           edges {
             node {

@@ -10,7 +10,7 @@
 // What it keeps of a whole file, sized for a million records, is in FileIds.
 import { randomUUID } from "node:crypto";
 import type { RawReader } from "../../db/raw.js";
-import { InvalidArchiveError, ProblemGroups, type LineProblem } from "../errors.js";
+import { InvalidArchiveError, ProblemGroups, type LineProblem, type LineProblemGroup } from "../errors.js";
 import { KINDS, kindDef, lineSchema, ownKind, refKinds, type KindDef, type KindName, type Row } from "../kinds/index.js";
 import { Action, COUNTED, DROPPED, FileIds, INVALID, type IdMapping, type Placeholder } from "./file-ids.js";
 import { naturalKeyHolders, owners } from "./lookups.js";
@@ -39,6 +39,9 @@ export interface ImportPlan {
   warnings: string[];
   warningTotal: number;
   problems: LineProblem[];
+  /** every malformed line (a lenient plan skips them), counted and grouped by fault: set once the file has been read */
+  problemCount: number;
+  problemGroups: LineProblemGroup[];
   records: number;
   /** lines decided after lines that come later in the file (their references pointed forward), in the order they were decided */
   deferred: number[];
@@ -125,6 +128,8 @@ class Planner {
       warnings: [],
       warningTotal: 0,
       problems: [],
+      problemCount: 0,
+      problemGroups: [],
       records: 0,
       deferred: [],
     };
@@ -268,14 +273,15 @@ class Planner {
   /** Strict: any malformed line fails the import, every one of them (up to the cap) named. Lenient: each is a warning. */
   private reportProblems() {
     const problems = this.plan.problems.sort((a, b) => a.line - b.line);
+    const total = (this.plan.problemCount = this.problemGroups.total);
+    const groups = (this.plan.problemGroups = this.problemGroups.list());
     if (problems.length && this.options.strict) {
       const first = problems[0];
-      const total = this.problemGroups.total;
       throw new InvalidArchiveError(
         `${total} malformed line${total === 1 ? "" : "s"}; the first is line ${first.line}${first.kind ? ` (${first.kind})` : ""}: ${first.message}`,
         first.line,
         problems,
-        { total, groups: this.problemGroups.list() },
+        { total, groups },
       );
     }
     for (const p of problems) this.warn(`line ${p.line}${p.kind ? ` (${p.kind})` : ""}: ${p.message}; skipped`);

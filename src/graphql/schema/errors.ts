@@ -62,7 +62,7 @@ const LineProblemRef = builder.objectRef<LineProblem>("LineProblem").implement({
   }),
 });
 
-const LineProblemGroupRef = builder.objectRef<LineProblemGroup>("LineProblemGroup").implement({
+export const LineProblemGroupRef = builder.objectRef<LineProblemGroup>("LineProblemGroup").implement({
   description: "The malformed lines of one fault: records of one kind, one message.",
   fields: (t) => ({
     kind: t.exposeString("kind", { nullable: true }),

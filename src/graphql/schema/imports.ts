@@ -13,7 +13,7 @@ import type { Conflict, ImportOptions, KindPlanCounts, Resolution } from "../../
 import { kindDef } from "../../engine/kinds/index.js";
 import { followProgress, throttle, type JobProgress, type PreviewProgress } from "../../jobs/progress.js";
 import { builder } from "../builder.js";
-import { notFound } from "./errors.js";
+import { LineProblemGroupRef, notFound } from "./errors.js";
 import type { Context } from "../context.js";
 import { JobStatusEnum } from "./exports.js";
 import { ArchiveFormatEnum, resolveUploadArg } from "./uploads.js";
@@ -156,6 +156,8 @@ const ImportPreview = builder.objectRef<PreviewShape>("ImportPreview").implement
     conflicts: t.connection({ type: ConflictUnion, resolve: (p, args) => resolveArrayConnection({ args }, p.plan.conflicts) }),
     warnings: t.stringList({ resolve: (p) => p.plan.warnings }),
     warningCount: t.int({ resolve: (p) => p.plan.warningTotal }),
+    problemCount: t.int({ description: "malformed lines in all (`strict: false` skips them, each with a warning; strict fails with InvalidArchiveError)", resolve: (p) => p.plan.problemCount }),
+    problemGroups: t.field({ type: [LineProblemGroupRef], description: "the malformed lines by fault, the biggest first", resolve: (p) => p.plan.problemGroups }),
   }),
 });
 
