@@ -22,6 +22,30 @@ export const StageDoc = graphql(`
   }
 `);
 
+graphql(`
+  fragment SharedProblemGroup on LineProblemGroup {
+    kind
+    message
+    count
+    lines
+  }
+`);
+
+graphql(`
+  fragment SharedInvalidArchive on InvalidArchiveError {
+    line
+    problems {
+      line
+      kind
+      message
+    }
+    problemCount
+    problemGroups {
+      ...SharedProblemGroup
+    }
+  }
+`);
+
 export const PreviewDoc = graphql(`
   query SharedPreviewImport($uploadId: ID, $file: Upload, $options: ImportOptions) {
     previewImport(uploadId: $uploadId, file: $file, options: $options) {
@@ -44,10 +68,7 @@ export const PreviewDoc = graphql(`
         warnings
         problemCount
         problemGroups {
-          kind
-          message
-          count
-          lines
+          ...SharedProblemGroup
         }
         conflicts(first: 1000) {
           edges {
@@ -78,19 +99,7 @@ export const PreviewDoc = graphql(`
         code
       }
       ... on InvalidArchiveError {
-        line
-        problems {
-          line
-          kind
-          message
-        }
-        problemCount
-        problemGroups {
-          kind
-          message
-          count
-          lines
-        }
+        ...SharedInvalidArchive
       }
     }
   }
@@ -124,19 +133,7 @@ export const ImportDoc = graphql(`
         code
       }
       ... on InvalidArchiveError {
-        line
-        problems {
-          line
-          kind
-          message
-        }
-        problemCount
-        problemGroups {
-          kind
-          message
-          count
-          lines
-        }
+        ...SharedInvalidArchive
       }
     }
   }
