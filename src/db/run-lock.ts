@@ -68,6 +68,8 @@ export async function takeRunLock(database: Pg, name: string): Promise<RunLock |
     for (let i = 0; !released; i++) {
       await new Promise<void>((r) => {
         const timer = setTimeout(r, RETAKE_DELAYS_MS[Math.min(i, RETAKE_DELAYS_MS.length - 1)]);
+        // the job keeps its process alive, not the wait for its proof
+        timer.unref();
         wake = () => {
           clearTimeout(timer);
           r();
