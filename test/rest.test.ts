@@ -680,6 +680,9 @@ describe("POST /api/import, /api/import/preview, GET /api/import/history (FOVEA)
     const preview = await send("/api/import/preview", eve, Buffer.from(lines.join("\n")));
     expect(preview.status).toBe(400);
     expect(await json(preview)).toMatchObject({ line: 5 });
+    // lenient, it previews what it would skip
+    const lenient = await json(await send("/api/import/preview", eve, Buffer.from(lines.join("\n")), { strict: "false" }));
+    expect(lenient).toMatchObject({ problemCount: 1, problemGroups: [{ kind: null, message: "not valid JSON", count: 1, lines: [5] }] });
 
     for (const [fields, query] of [[{ mode: "merge" }, ""], [{}, "?mode=merge"], [{ strict: "perhaps" }, ""], [{ options: "{not json" }, ""], [{ resolutions: '[{"resolution":"SKIP"}]' }, ""]] as const) {
       const res = await send("/api/import", eve, Buffer.from(exported), fields, query);

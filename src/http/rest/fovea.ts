@@ -186,6 +186,8 @@ async function previewRoute(services: Services, viewer: Viewer, req: IncomingMes
       conflicts: plan.conflicts.map(conflictJson),
       warningCount: plan.warningTotal,
       warnings: plan.warnings,
+      problemCount: plan.problemCount,
+      problemGroups: plan.problemGroups,
     };
     return () => sendJson(req, res, 200, body);
   });
