@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { writesHeld } from "../src/db/write-gate.js";
 import { InvalidArchiveError } from "../src/engine/errors.js";
 import { importArchive, previewArchive, type ArchiveFile } from "../src/engine/import/service.js";
-import { BIG_PREVIEW_MIN_BYTES, jobHeapFlags, planInWorker } from "../src/jobs/import-worker.js";
-import { BIG_PREVIEW_HEAP_FLAGS, JobWorker, WORKER_HEAP_FLAGS } from "../src/jobs/worker-process.js";
+import { BIG_IMPORT_MIN_BYTES, planInWorker } from "../src/jobs/import-worker.js";
+import { BIG_IMPORT_HEAP_FLAGS, JobWorker, WORKER_HEAP_FLAGS } from "../src/jobs/worker-process.js";
 import { seedDemo } from "../src/seed/index.js";
 import { readNative, type Line } from "./support/archive.js";
 import { countsOf, exportArchive, jsonlAsWritten as jsonl, ImportDoc as Import, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
@@ -57,21 +57,28 @@ afterAll(async () => {
 });
 
 describe("imports in a worker process", () => {
-  it("a big archive's preview runs in a worker with a larger young generation; smaller ones and imports, in the usual one", async () => {
+  it("a big archive's import runs in a worker with a smaller young generation; smaller ones and previews, in the spare's", async () => {
     const file = onDisk("heap-flags.zip", aliceZip);
-    /** the heap flags of the worker process a preview ran in, as its command line shows them */
-    const flagsOf = async (byteSize: number) => {
-      let args: string[] = [];
-      const onWorker = (pid: number) => (args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"));
-      const { plan } = await planInWorker({ job: "preview", database: s.rt.config.database, path: file.path, byteSize, targetUserId: alice.id, options, onWorker });
-      expect(plan.records).toBe(aliceLines.length - 1);
-      return args.filter((a) => a.startsWith("--max-semi-space-size"));
+    const semiSpace = (pid: number) =>
+      readFileSync(`/proc/${pid}/cmdline`, "utf8")
+        .split("\0")
+        .filter((a) => a.startsWith("--max-semi-space-size"));
+    /** the heap flags of the worker process an import into a new user ran in, the archive said to be `byteSize` */
+    const importFlags = async (email: string, byteSize: number) => {
+      const u = await s.user(email);
+      let flags: string[] = [];
+      const r = await importArchive(s.rt, { requesterId: u.id, targetUserId: u.id, file: { ...file, byteSize }, options, onWorker: (pid) => (flags = semiSpace(pid)) });
+      expect(r.error).toBeNull();
+      expect(r.record.recordCount).toBe(aliceLines.length - 1);
+      return flags;
     };
-    expect(await flagsOf(BIG_PREVIEW_MIN_BYTES)).toEqual(BIG_PREVIEW_HEAP_FLAGS);
-    expect(await flagsOf(BIG_PREVIEW_MIN_BYTES - 1)).toEqual(WORKER_HEAP_FLAGS);
-    expect(BIG_PREVIEW_HEAP_FLAGS).not.toEqual(WORKER_HEAP_FLAGS);
-    // an import writes: it keeps the small one, whatever its size
-    expect(jobHeapFlags({ job: "import", byteSize: 2 ** 40 })).toBeUndefined();
+    expect(await importFlags("ivy@example.com", BIG_IMPORT_MIN_BYTES)).toEqual(BIG_IMPORT_HEAP_FLAGS);
+    expect(await importFlags("jack@example.com", BIG_IMPORT_MIN_BYTES - 1)).toEqual(WORKER_HEAP_FLAGS);
+    expect(BIG_IMPORT_HEAP_FLAGS).not.toEqual(WORKER_HEAP_FLAGS);
+    // a preview keeps little: the spare's, whatever its size
+    let flags: string[] = [];
+    await planInWorker({ job: "preview", database: s.rt.config.database, path: file.path, byteSize: 2 ** 40, targetUserId: alice.id, options, onWorker: (pid) => (flags = semiSpace(pid)) });
+    expect(flags).toEqual(WORKER_HEAP_FLAGS);
   });
 
   it("plans in the worker exactly what this process plans, and writes it", async () => {

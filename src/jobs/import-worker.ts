@@ -8,7 +8,7 @@ import type { Database } from "../config.js";
 import type { HistoryEntry } from "../engine/import/history.js";
 import type { ImportPlan } from "../engine/import/plan.js";
 import type { ImportOptions } from "../engine/import/types.js";
-import { BIG_PREVIEW_HEAP_FLAGS, JobWorker } from "./worker-process.js";
+import { BIG_IMPORT_HEAP_FLAGS, JobWorker } from "./worker-process.js";
 import type { WorkerStats } from "./worker-protocol.js";
 import type { Workers } from "./workers.js";
 
@@ -27,17 +27,15 @@ export interface ImportInWorker {
 }
 
 /**
- * Previews of archives this big (about half a million records) get
- * BIG_PREVIEW_HEAP_FLAGS: a process of their own, whose start (~0.4 s) is a
- * fortieth of their time. Smaller ones take the spare: a process started for
- * them would cost about what the flags save (a 100k preview took 2.2 s with
- * them against 2.6 s).
+ * Imports of archives this big (about half a million records) get
+ * BIG_IMPORT_HEAP_FLAGS: a process of their own, whose start (~0.4 s) is a
+ * hundredth of their time. Smaller ones, and every preview, take the spare.
  */
-export const BIG_PREVIEW_MIN_BYTES = 64 * 2 ** 20;
+export const BIG_IMPORT_MIN_BYTES = 64 * 2 ** 20;
 
 /** The heap flags of a job's worker, when they are not the spare's. */
 export function jobHeapFlags(req: Pick<ImportInWorker, "job" | "byteSize">): readonly string[] | undefined {
-  return req.job === "preview" && req.byteSize >= BIG_PREVIEW_MIN_BYTES ? BIG_PREVIEW_HEAP_FLAGS : undefined;
+  return req.job === "import" && req.byteSize >= BIG_IMPORT_MIN_BYTES ? BIG_IMPORT_HEAP_FLAGS : undefined;
 }
 
 /**

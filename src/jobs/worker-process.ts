@@ -47,22 +47,23 @@ export function workerExecArgv(entry: string, execArgv: readonly string[] = proc
 }
 
 /**
- * A worker's young generation kept small: what a job allocates per record dies
- * at once, and with V8's default the young generation stood at 32 MiB through a
- * million-record import, a ninth of the 300 MB it may hold (bench/README.md).
+ * A worker's young generation: 16 MiB semi-spaces (V8's own on 64-bit, said
+ * here so that it is chosen, not inherited). In a smaller one what a page of
+ * records allocates outlives scavenges and is promoted, to be collected again
+ * with the old generation: at a million records a preview took 18.6–22.6 s
+ * with 8 MiB, 15.3–16.2 s with these, an export 16.8 against 14.1 s, for
+ * 14–21 MiB more at their peak (bench/README.md).
  */
-export const WORKER_HEAP_FLAGS = ["--max-semi-space-size=8"];
+export const WORKER_HEAP_FLAGS = ["--max-semi-space-size=16"];
 
 /**
- * A big preview's worker: twice the young generation. A preview writes
- * nothing and keeps little (its peak at a million records: 222 MiB with these
- * flags, 201 MiB without), while what a page of records allocates survives
- * scavenges in a small one and is promoted, to be collected again with the
- * old generation: a million-record preview took 18.6–22.6 s with the flags
- * above, 15.3–16.0 s with these (bench/README.md). An import keeps the small
- * one: it went from 269 to 299 MiB with these, past the 300 MB it may hold.
+ * A big import's worker: 8 MiB semi-spaces. An import holds the most of any
+ * job (the file's ids, the SQLite thread's isolate beside the planner's): a
+ * million-record SQLite import peaked at 299 MiB with 16 MiB ones, past the
+ * 300 MB (286 MiB) it may hold, and at 269 MiB with these, barely slower
+ * (49.4 against 47.7 s).
  */
-export const BIG_PREVIEW_HEAP_FLAGS = ["--max-semi-space-size=16"];
+export const BIG_IMPORT_HEAP_FLAGS = ["--max-semi-space-size=8"];
 
 let entryNote: string | undefined;
 
