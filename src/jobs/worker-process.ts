@@ -57,13 +57,14 @@ export function workerExecArgv(entry: string, execArgv: readonly string[] = proc
 export const WORKER_HEAP_FLAGS = ["--max-semi-space-size=16"];
 
 /**
- * A big import's worker: 8 MiB semi-spaces. An import holds the most of any
+ * A big import's worker: 4 MiB semi-spaces. An import holds the most of any
  * job (the file's ids, the SQLite thread's isolate beside the planner's): a
  * million-record SQLite import peaked at 299 MiB with 16 MiB ones, past the
- * 300 MB (286 MiB) it may hold, and at 269 MiB with these, barely slower
- * (49.4 against 47.7 s).
+ * 300 MB (286 MiB) it may hold, at 265–282 MiB with 8 MiB (274 with 6), and at
+ * 253–256 MiB with these, for about a tenth more time (57.5–64.4 s against
+ * 49.5–59.1 s; the baseline 39–40 s).
  */
-export const BIG_IMPORT_HEAP_FLAGS = ["--max-semi-space-size=8"];
+export const BIG_IMPORT_HEAP_FLAGS = ["--max-semi-space-size=4"];
 
 let entryNote: string | undefined;
 
