@@ -51,7 +51,7 @@ export function workerExecArgv(entry: string, execArgv: readonly string[] = proc
  * here so that it is chosen, not inherited). In a smaller one what a page of
  * records allocates outlives scavenges and is promoted, to be collected again
  * with the old generation: at a million records a preview took 18.6–22.6 s
- * with 8 MiB, 15.3–16.2 s with these, an export 16.8 against 14.1 s, for
+ * with 8 MiB, 15.3–16.2 s with these, an export 16.8 against 12.9–14.1 s, for
  * 14–21 MiB more at their peak (bench/README.md).
  */
 export const WORKER_HEAP_FLAGS = ["--max-semi-space-size=16"];
