@@ -16,7 +16,7 @@ export interface ImportInWorker {
   job: "preview" | "import";
   database: Database;
   path: string;
-  /** the archive's size on disk: a big preview gets a worker of its own heap flags */
+  /** the archive's size on disk: a big import gets a worker of its own heap flags (jobHeapFlags) */
   byteSize: number;
   targetUserId: string;
   options: ImportOptions;
