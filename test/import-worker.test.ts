@@ -18,7 +18,7 @@ import { BIG_IMPORT_MIN_BYTES, planInWorker } from "../src/jobs/import-worker.js
 import { BIG_IMPORT_HEAP_FLAGS, JobWorker, WORKER_HEAP_FLAGS } from "../src/jobs/worker-process.js";
 import { seedDemo } from "../src/seed/index.js";
 import { readNative, type Line } from "./support/archive.js";
-import { countsOf, exportArchive, jsonlAsWritten as jsonl, ImportDoc as Import, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
+import { countsOf, exportArchive, jsonlAsWritten as jsonl, HistoryDoc as History, ImportDoc as Import, PreviewDoc as Preview, StageDoc as Stage } from "./support/client.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
 let s: TestServer;
@@ -131,6 +131,10 @@ describe("imports in a worker process", () => {
       { kind: null, message: "not valid JSON", count: 1, lines: [3] },
       { kind: "memory", message: "id: Invalid input: expected string, received number", count: 1, lines: [5] },
     ]);
+    // and so does the history
+    const h = (await s.gql(History, {}, carol.token)).data!.importHistory.edges[0].node;
+    expect(h).toMatchObject({ status: "FAILED", filename: "broken.jsonl" });
+    expect(h.failure).toEqual({ __typename: "InvalidArchiveError", code: failed.code, message: failed.message, line: 3, problems: failed.problems, problemCount: 2, problemGroups: failed.problemGroups });
   });
 
   it("runs in the spare worker the job before it left ready, and leaves one for the next", async () => {

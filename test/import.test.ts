@@ -10,6 +10,7 @@ import { until } from "./support/poll.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { graphql } from "./gql/index.js";
 import { MAX_PROBLEMS } from "../src/engine/import/plan.js";
+import { KEPT_PROBLEMS } from "../src/engine/import/history.js";
 
 
 
@@ -241,7 +242,13 @@ describe("conflicts and resolutions", () => {
       expect(r).toMatchObject({ __typename: "InvalidArchiveError", line: 2 });
       expect(await s.rt.db.memory.count({ where: { ownerId: dave.id } })).toBe(0);
       const h = await s.gql(History, {}, dave.token);
-      expect(h.data!.importHistory.edges[0].node).toMatchObject({ status: "FAILED", filename: "m.jsonl", recordCount: null, conflictCount: null });
+      expect(h.data!.importHistory.edges[0].node).toMatchObject({
+        status: "FAILED",
+        filename: "m.jsonl",
+        recordCount: null,
+        conflictCount: null,
+        failure: { __typename: "InvalidArchiveError", code: "INVALID_ARCHIVE", line: 2 },
+      });
       expect(h.data!.importHistory.edges[0].node.error).toContain("line 2");
     });
   });
@@ -303,6 +310,14 @@ describe("bad input", () => {
     const lenient = await preview(ruth.token, uploadId, { strict: false });
     if (lenient.__typename !== "ImportPreview") throw new Error(lenient.__typename);
     expect(lenient).toMatchObject({ problemCount: 706, problemGroups: groups, records: 1 });
+    // the strict import fails, and its history keeps the same typed error
+    const r = await importIt(ruth.token, uploadId);
+    if (r.__typename !== "InvalidArchiveError") throw new Error(r.__typename);
+    const h = await s.gql(History, {}, ruth.token);
+    const failure = h.data!.importHistory.edges[0].node.failure;
+    if (failure?.__typename !== "InvalidArchiveError") throw new Error(JSON.stringify(failure));
+    expect(failure).toMatchObject({ code: "INVALID_ARCHIVE", message: r.message, line: r.line, problemCount: 706, problemGroups: groups });
+    expect(failure.problems).toEqual(r.problems.slice(0, KEPT_PROBLEMS));
   });
 
   it("refuses an archive of an unknown major version", async () => {
@@ -310,6 +325,12 @@ describe("bad input", () => {
     const uploadId = await stage(frank.token, jsonl([{ type: "metadata", data: { exporterUserId: frank.id, exportVersion: "2" } }]), "v2.jsonl");
     const p = await preview(frank.token, uploadId);
     expect(p.__typename).toBe("UnsupportedFormatVersionError");
+    expect((await importIt(frank.token, uploadId)).__typename).toBe("UnsupportedFormatVersionError");
+    const h = await s.gql(History, {}, frank.token);
+    expect(h.data!.importHistory.edges[0].node).toMatchObject({
+      status: "FAILED",
+      failure: { __typename: "UnsupportedFormatVersionError", code: "UNSUPPORTED_FORMAT_VERSION", version: "2" },
+    });
   });
 
   it("another user's staged upload reads as unknown", async () => {

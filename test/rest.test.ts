@@ -719,6 +719,11 @@ describe("POST /api/import, /api/import/preview, GET /api/import/history (FOVEA)
     const fromAlice = (daves.imports as Json[]).find((i) => i.filename === "alice.jsonl")!;
     expect(fromAlice).toMatchObject({ success: true, status: "SUCCEEDED", format: "FOVEA", crossUser: true, itemsSkipped: 0 });
     expect(fromAlice.itemsImported).toBe(exportedLines.length - 1);
+    // a failed import keeps its typed error, said as the import's own 400 said it
+    const eves = await json(await fetch(`${s.url}/api/import/history`, { headers: auth(eve) }));
+    const broken = (eves.imports as Json[]).find((i) => i.status === "FAILED")!;
+    expect(broken).toMatchObject({ success: false, error: expect.stringMatching(/line 5/) });
+    expect(broken.failure).toEqual({ code: "INVALID_ARCHIVE", message: broken.error, line: 5, problemCount: 1, problemGroups: [{ kind: null, message: "not valid JSON", count: 1, lines: [5] }] });
 
     const page = await json(await fetch(`${s.url}/api/import/history?limit=1&offset=1`, { headers: auth(alice) }));
     expect(page.imports).toHaveLength(1);

@@ -148,6 +148,17 @@ export const HistoryDoc = graphql(`
           filename
           status
           error
+          failure {
+            __typename
+            code
+            message
+            ... on InvalidArchiveError {
+              ...SharedInvalidArchive
+            }
+            ... on UnsupportedFormatVersionError {
+              version
+            }
+          }
           format
           recordCount
           conflictCount

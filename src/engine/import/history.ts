@@ -4,6 +4,7 @@
 // record still RUNNING when the server starts again was never committed.
 import type { DetectedFormat } from "../archive/detect.js";
 import { FORMAT_NAME } from "../archive/format.js";
+import { fromWire, StowageError, toWire, type WireError } from "../errors.js";
 import type { ImportRecord } from "../../generated/sqlite/client.js";
 import { MAX_WARNINGS, type ImportPlan } from "./plan.js";
 import type { PlanCounts } from "./types.js";
@@ -53,6 +54,25 @@ export function outcomeOf(record: Pick<ImportRecord, "status" | "counts" | "warn
     records: record.recordCount ?? 0,
     conflicts: record.conflictCount ?? 0,
   };
+}
+
+/** lines a failed import's record lists of its error's malformed ones (its groups count them all) */
+export const KEPT_PROBLEMS = 100;
+
+/** What a failed import's record keeps of the typed error it ended with: none for a fault of the server's own. */
+export function failureOf(err: unknown): object | undefined {
+  if (!(err instanceof StowageError)) return undefined;
+  const wire = toWire(err);
+  const { problems } = wire.fields;
+  if (Array.isArray(problems)) wire.fields.problems = problems.slice(0, KEPT_PROBLEMS);
+  return wire as unknown as object;
+}
+
+/** The typed error a failed import's record keeps, as its own class again. */
+export function failureFrom(record: Pick<ImportRecord, "failure">): StowageError | null {
+  if (!record.failure) return null;
+  const err = fromWire(record.failure as unknown as WireError);
+  return err instanceof StowageError ? err : null;
 }
 
 export const INTERRUPTED = "interrupted: the server stopped while this import was running; nothing of it was written";

@@ -14,7 +14,7 @@ import { planInWorker } from "../../jobs/import-worker.js";
 import type { WorkerStats } from "../../jobs/worker-protocol.js";
 import type { Workers } from "../../jobs/workers.js";
 import type { Logger } from "../../logger.js";
-import { historyFormat, INTERRUPTED, outcomeOf, type ImportOutcome } from "./history.js";
+import { failureOf, historyFormat, INTERRUPTED, outcomeOf, type ImportOutcome } from "./history.js";
 import { importLock, runnerAlive, thisRunner } from "./runner.js";
 import type { ImportPlan } from "./plan.js";
 import { oneImportAtATime, preview, runImport } from "./run.js";
@@ -142,7 +142,12 @@ async function recordedImport(
     // only while RUNNING: a worker lost after its COMMIT has marked the record SUCCEEDED, and the history keeps what the database holds
     await db.importRecord.updateMany({
       where: { id: record.id, status: "RUNNING" },
-      data: { status: "FAILED", error: err instanceof Error ? err.message : String(err), finishedAt: new Date() },
+      data: {
+        status: "FAILED",
+        error: err instanceof Error ? err.message : String(err),
+        failure: failureOf(err),
+        finishedAt: new Date(),
+      },
     });
     const after = await db.importRecord.findUniqueOrThrow({ where: { id: record.id } });
     if (after.status === "SUCCEEDED") {

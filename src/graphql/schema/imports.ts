@@ -1,19 +1,22 @@
+import { wrapErrorIfMatches } from "@pothos/plugin-errors";
 import { resolveArrayConnection } from "@pothos/plugin-relay";
 import {
   ForbiddenError,
   InvalidArchiveError,
   NotFoundError,
+  StowageError,
   UnsupportedFormatVersionError,
   UploadTooLargeError,
   ValidationError,
 } from "../../engine/errors.js";
 import type { ImportPlan } from "../../engine/import/plan.js";
+import { failureFrom, KEPT_PROBLEMS } from "../../engine/import/history.js";
 import { importArchive, previewArchive } from "../../engine/import/service.js";
 import type { Conflict, ImportOptions, KindPlanCounts, Resolution } from "../../engine/import/types.js";
 import { kindDef } from "../../engine/kinds/index.js";
 import { followProgress, throttle, type JobProgress, type PreviewProgress } from "../../jobs/progress.js";
 import { builder } from "../builder.js";
-import { LineProblemGroupRef, notFound } from "./errors.js";
+import { ErrorInterface, LineProblemGroupRef, notFound } from "./errors.js";
 import type { Context } from "../context.js";
 import { JobStatusEnum } from "./exports.js";
 import { ArchiveFormatEnum, resolveUploadArg } from "./uploads.js";
@@ -161,6 +164,8 @@ const ImportPreview = builder.objectRef<PreviewShape>("ImportPreview").implement
   }),
 });
 
+const IMPORT_ERRORS = [ValidationError, NotFoundError, ForbiddenError, InvalidArchiveError, UnsupportedFormatVersionError, UploadTooLargeError];
+
 const ImportRecordRef = builder.prismaObject("ImportRecord", {
   description: "One import, finished or failed, as the history keeps it.",
   fields: (t) => ({
@@ -180,6 +185,18 @@ const ImportRecordRef = builder.prismaObject("ImportRecord", {
     recordCount: t.exposeInt("recordCount", { nullable: true, description: "records the file held; null until the import succeeded" }),
     conflictCount: t.exposeInt("conflictCount", { nullable: true, description: "conflicts found and resolved; null until the import succeeded" }),
     error: t.exposeString("error", { nullable: true }),
+    failure: t.field({
+      type: ErrorInterface,
+      nullable: true,
+      description:
+        `the typed error a failed import ended with, as importBackup returned it (an InvalidArchiveError's \`problems\` keeps its first ${KEPT_PROBLEMS}); ` +
+        "null for an import that succeeded, was interrupted, or failed on the server's side (then \`error\` alone tells)",
+      // graphql-js takes an Error a resolver returns for the field's own failure: wrapped as the errors plugin wraps a result union's
+      resolve: (r) => {
+        const failure = failureFrom(r);
+        return failure && (wrapErrorIfMatches(failure, IMPORT_ERRORS) as StowageError);
+      },
+    }),
     startedAt: t.expose("startedAt", { type: "DateTime" }),
     finishedAt: t.expose("finishedAt", { type: "DateTime", nullable: true }),
   }),
@@ -193,8 +210,6 @@ const ImportBackupSuccess = builder.objectRef<{ recordId: string }>("ImportBacku
     }),
   }),
 });
-
-const IMPORT_ERRORS = [ValidationError, NotFoundError, ForbiddenError, InvalidArchiveError, UnsupportedFormatVersionError, UploadTooLargeError];
 
 // ---------- operations ----------
 

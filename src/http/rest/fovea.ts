@@ -20,7 +20,9 @@ import { STATUS_CODES } from "node:http";
 import type { Viewer } from "../../auth/users.js";
 import { writeFoveaExport } from "../../engine/archive/fovea-writer.js";
 import { resolveExportFilter, type ExportFilterInput } from "../../engine/filter.js";
+import { failureFrom } from "../../engine/import/history.js";
 import { importArchive, previewArchive } from "../../engine/import/service.js";
+import type { ImportRecord } from "../../generated/sqlite/client.js";
 import type { Conflict, ImportOptions, KindPlanCounts } from "../../engine/import/types.js";
 import type { Section } from "../../engine/kinds/index.js";
 import { withSnapshot } from "../../engine/snapshot.js";
@@ -235,6 +237,12 @@ function intParam(params: URLSearchParams, name: string, fallback: number, min: 
   return n;
 }
 
+/** A failed import's typed error as the route's own error bodies tell it (code, line, grouped problems). */
+function failureBody(r: Pick<ImportRecord, "failure">): Record<string, unknown> | null {
+  const info = errorInfo(failureFrom(r));
+  return info && { code: info.code, message: info.message, ...info.details };
+}
+
 async function historyRoute(services: Services, viewer: Viewer, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const limit = intParam(url.searchParams, "limit", 50, 1, 100);
   const offset = intParam(url.searchParams, "offset", 0, 0, Number.MAX_SAFE_INTEGER);
@@ -262,6 +270,7 @@ async function historyRoute(services: Services, viewer: Viewer, req: IncomingMes
         byteSize: Number(r.byteSize),
         sha256: r.sha256,
         error: r.error,
+        failure: failureBody(r),
         createdAt: r.startedAt.toISOString(),
         finishedAt: r.finishedAt?.toISOString() ?? null,
       };
