@@ -12,6 +12,7 @@ import Database from "better-sqlite3";
 import { until } from "./support/poll.js";
 import { createUser } from "../src/auth/users.js";
 import { seedDemo } from "../src/seed/index.js";
+import { storedFilter } from "../src/jobs/export-jobs.js";
 
 const ViewerQuery = graphql(`
   query CliViewer {
@@ -65,13 +66,14 @@ describe("stowage serve", () => {
 });
 
 describe("stowage serve after a crash", () => {
-  it("fails the export job and the import the previous process left running, as interrupted", async () => {
+  it("starts the export job the previous process left running over, and fails its import as interrupted", async () => {
     const handle = await openDb(tdb.database);
     let jobId: string;
     let importId: string;
     try {
       const owner = await handle.db.user.create({ data: { email: "crashed@example.com" } });
-      jobId = (await handle.db.exportJob.create({ data: { ownerId: owner.id, requestedById: owner.id, format: "ZIP", filter: {}, status: "RUNNING", startedAt: new Date() } })).id;
+      const filter = storedFilter({ sections: ["MEMORIES"] }) as object;
+      jobId = (await handle.db.exportJob.create({ data: { ownerId: owner.id, requestedById: owner.id, format: "ZIP", filter, status: "RUNNING", startedAt: new Date(), attempts: 1 } })).id;
       importId = (
         await handle.db.importRecord.create({
           data: { requestedById: owner.id, targetUserId: owner.id, filename: "a.zip", sha256: "x", byteSize: 1n, format: "ZIP", mode: "SKIP", options: {}, status: "RUNNING" },
@@ -82,10 +84,16 @@ describe("stowage serve after a crash", () => {
     }
     // the recovery runs beside the serving: its last line is the imports'
     const srv = await startServe(env, /imports left running by the previous run failed/);
-    await stop(srv.child);
+    const watch = await openDb(tdb.database);
+    try {
+      await until(async () => (await watch.db.exportJob.findUniqueOrThrow({ where: { id: jobId } })).status === "SUCCEEDED", "the export job, run over");
+    } finally {
+      await watch.close();
+      await stop(srv.child);
+    }
     const after = await openDb(tdb.database);
     try {
-      expect(await after.db.exportJob.findUniqueOrThrow({ where: { id: jobId } })).toMatchObject({ status: "FAILED", error: expect.stringMatching(/interrupted/) });
+      expect(await after.db.exportJob.findUniqueOrThrow({ where: { id: jobId } })).toMatchObject({ status: "SUCCEEDED", attempts: 2, error: null });
       expect(await after.db.importRecord.findUniqueOrThrow({ where: { id: importId } })).toMatchObject({ status: "FAILED", error: expect.stringMatching(/interrupted/) });
     } finally {
       await after.close();

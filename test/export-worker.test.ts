@@ -191,7 +191,7 @@ describe("export jobs in worker processes", () => {
     expect(next.status, next.error ?? "").toBe("SUCCEEDED");
   });
 
-  it("stop() kills a running worker and fails its job as interrupted", async () => {
+  it("stop() kills a running worker and queues its job again, which the next start runs over from the beginning", async () => {
     const gated = gatedStore(s.rt.store);
     const jobs = jobsWith(gated.store);
     const pid = new Promise<number>((resolve) => jobs.events.once("worker", (e) => resolve(e.pid)));
@@ -201,9 +201,20 @@ describe("export jobs in worker processes", () => {
     await jobs.stop();
     gated.release();
     expect(alive(worker)).toBe(false);
-    const row = await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } });
-    expect(row.status).toBe("FAILED");
-    expect(row.error).toMatch(/interrupted/);
+    expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "PENDING", attempts: 1, startedAt: null, recordsWritten: 0, error: null });
+    expect(await s.rt.store.exists(`exports/${job.id}.jsonl.gz`)).toBe(false);
+    // the next start
+    const next = jobsWith(s.rt.store);
+    try {
+      expect(await next.recover()).toMatchObject({ resumed: 0, failed: 0 });
+      await next.idle();
+    } finally {
+      await next.stop();
+    }
+    const state = (await gql<{ exportJob: JobState }>(jobQuery, { id: job.id }, bob.token)).exportJob;
+    expect(state.status, state.error ?? "").toBe("SUCCEEDED");
+    expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ attempts: 2 });
+    expect(await s.rt.store.exists(`exports/${job.id}.jsonl.gz`)).toBe(true);
   });
 
   it("a worker that fails reports why, and the job fails with it", async () => {

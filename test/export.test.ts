@@ -14,7 +14,7 @@ import { fixture } from "./support/fixtures.js";
 import { pgPoolConfig } from "../src/db/pg-config.js";
 import { takeRunLock } from "../src/db/run-lock.js";
 import { runLockHeld } from "./support/run-lock.js";
-import { exportLock, storedFilter } from "../src/jobs/export-jobs.js";
+import { exportLock, MAX_ATTEMPTS, storedFilter } from "../src/jobs/export-jobs.js";
 
 const StartExport = graphql(`
   mutation StartExport($input: ExportBackupInput!) {
@@ -347,26 +347,40 @@ describe("jobs and users", () => {
     expect(manifest.counts.memory).toBe(await s.rt.db.memory.count({ where: { ownerId: bob.id } }));
   });
 
-  it("a restart fails the job that was running, with a reason", async () => {
-    const running = () =>
-      s.rt.db.exportJob.create({ data: { ownerId: alice.id, requestedById: alice.id, format: "ZIP", filter: {}, status: "RUNNING", startedAt: new Date() } });
-    const job = await running();
-    // PostgreSQL: one another server still runs (it holds the job's lock) is not this server's to fail
+  it("a restart starts the job that was running over, up to its last run, which fails with a reason", async () => {
+    const running = (attempts: number) =>
+      s.rt.db.exportJob.create({
+        data: { ownerId: alice.id, requestedById: alice.id, format: "ZIP", filter: storedFilter({ sections: ["MEMORIES"] }) as object, status: "RUNNING", startedAt: new Date(), attempts, recordsWritten: 7 },
+      });
+    const job = await running(1);
+    const spent = await running(MAX_ATTEMPTS);
+    // PostgreSQL: one another server still runs (it holds the job's lock) is not this server's to take up
     const { database } = s.rt.config;
-    const elsewhere = database.provider === "postgresql" ? await running() : null;
+    const elsewhere = database.provider === "postgresql" ? await running(0) : null;
     const lock = database.provider === "postgresql" ? await takeRunLock(database, exportLock(elsewhere!.id)) : null;
     try {
       const recovered = await s.rt.exportJobs.recover();
-      expect(recovered.failed).toBe(1);
-      if (elsewhere) expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: elsewhere.id } })).toMatchObject({ status: "RUNNING" });
+      expect(recovered).toMatchObject({ resumed: 1, failed: 1 });
+      await s.rt.exportJobs.idle();
+      if (elsewhere) expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: elsewhere.id } })).toMatchObject({ status: "RUNNING", attempts: 0 });
     } finally {
       await lock?.release();
     }
+    // started over from nothing, to a whole archive
     const r = await s.gql(JobQuery, { id: job.id }, alice.token);
-    expect(r.data?.exportJob).toMatchObject({ status: "FAILED", downloadUrl: null });
-    expect(r.data?.exportJob?.error).toMatch(/interrupted/);
-    // its server gone, the next start fails it too
-    if (elsewhere) expect(await s.rt.exportJobs.recover()).toMatchObject({ failed: 1 });
+    expect(r.data?.exportJob).toMatchObject({ status: "SUCCEEDED", error: null, downloadUrl: expect.any(String) });
+    expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ attempts: 2 });
+    const { manifest } = await readNative((await download(r.data!.exportJob!.downloadUrl!)).body);
+    expect(manifest.counts.memory).toBe(await s.rt.db.memory.count({ where: { ownerId: alice.id } }));
+    const failed = await s.gql(JobQuery, { id: spent.id }, alice.token);
+    expect(failed.data?.exportJob).toMatchObject({ status: "FAILED", downloadUrl: null });
+    expect(failed.data?.exportJob?.error).toMatch(new RegExp(`interrupted.*${MAX_ATTEMPTS} times`));
+    // its server gone, the next start takes it up too
+    if (elsewhere) {
+      expect(await s.rt.exportJobs.recover()).toMatchObject({ resumed: 1, failed: 0 });
+      await s.rt.exportJobs.idle();
+      expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: elsewhere.id } })).toMatchObject({ status: "SUCCEEDED", attempts: 1 });
+    }
   });
 
   it.runIf(!!process.env.DATABASE_URL?.startsWith("postgres"))("on PostgreSQL a running job holds its lock, and a job whose lock another server holds is left to that server", async () => {

@@ -62,7 +62,8 @@ export async function serve(): Promise<void> {
 
 async function recoverLeftovers(rt: Runtime, before: Date) {
   const recovered = await rt.exportJobs.recover(before);
-  if (recovered.failed || recovered.requeued) rt.logger.warn(recovered, "export jobs left by the previous run: running ones failed, pending ones queued");
+  if (recovered.resumed || recovered.failed || recovered.queued)
+    rt.logger.warn(recovered, "export jobs left by the previous run: running ones start over (or failed, after their last run), pending ones queued");
   const interrupted = await recoverImports(rt.db, rt.config.database, before);
   if (interrupted) rt.logger.warn({ failed: interrupted }, "imports left running by the previous run failed: none of them had committed");
 }

@@ -1,6 +1,8 @@
 // Export jobs: persisted, run in the background with bounded concurrency,
-// progress published as they go. A restart fails what was running (on
-// PostgreSQL, what no process runs any more: db/run-lock.ts).
+// progress published as they go. A job its server stopped under (a restart, a
+// deploy, a crash) is queued again and starts over when a server starts — on
+// PostgreSQL one that no process runs any more (db/run-lock.ts) — up to
+// MAX_ATTEMPTS runs, so that a job that brings its server down cannot do it forever.
 //
 // ZIP and JSONL exports run in a worker process each (worker.ts), which
 // reads through the driver and never starts Prisma: the server's own process
@@ -40,7 +42,13 @@ export interface ExportJobsDeps {
 /** The name of the lock a job's runner holds on PostgreSQL (db/run-lock.ts). */
 export const exportLock = (jobId: string) => `stowage:export:${jobId}`;
 
-export const INTERRUPTED = "interrupted: the server stopped while this export was running; start it again";
+/** runs a job may begin: each stop of its server under it costs one */
+export const MAX_ATTEMPTS = 3;
+
+export const INTERRUPTED = `interrupted: the server stopped while this export was running, ${MAX_ATTEMPTS} times; start it again`;
+
+/** a job that starts over: queued, as if it had never run */
+const REQUEUED = { status: "PENDING" as const, startedAt: null, recordsWritten: 0, recordsTotal: 0 };
 
 const EXTENSION: Record<ExportFormat, string> = { ZIP: "zip", JSONL: "jsonl.gz", OPENMEMORY: "zip" };
 
@@ -63,23 +71,30 @@ export class ExportJobs {
   constructor(private deps: ExportJobsDeps) {}
 
   /**
-   * Fails jobs a previous process left RUNNING (started by `before`, when this
-   * one began) — on PostgreSQL only those whose lock nobody holds, so not
-   * another server's; queues those that never started.
+   * Takes up the jobs a previous process left RUNNING (started by `before`,
+   * when this one began) — on PostgreSQL only those whose lock nobody holds,
+   * so not another server's: each starts over, or fails as interrupted once it
+   * has begun MAX_ATTEMPTS runs. Then queues every PENDING job.
    */
-  async recover(before: Date = new Date()): Promise<{ failed: number; requeued: number }> {
+  async recover(before: Date = new Date()): Promise<{ resumed: number; failed: number; queued: number }> {
     const { db, config } = this.deps;
     const where = { status: "RUNNING" as const, startedAt: { lte: before } };
-    const data = { status: "FAILED" as const, error: INTERRUPTED, finishedAt: new Date() };
-    let failed: number;
-    if (config.database.provider === "sqlite") ({ count: failed } = await db.exportJob.updateMany({ where, data }));
+    const settle = async (tx: Db, ids?: string[]) => {
+      const these = ids ? { ...where, id: { in: ids } } : where;
+      const resumed = await tx.exportJob.updateMany({ where: { ...these, attempts: { lt: MAX_ATTEMPTS } }, data: REQUEUED });
+      const failed = await tx.exportJob.updateMany({ where: these, data: { status: "FAILED", error: INTERRUPTED, finishedAt: new Date() } });
+      return { resumed: resumed.count, failed: failed.count };
+    };
+    let settled: { resumed: number; failed: number };
+    // SQLite: one server per database, which has not started a job yet
+    if (config.database.provider === "sqlite") settled = await settle(db);
     else {
       const running = await db.exportJob.findMany({ where, select: { id: true } });
-      ({ count: failed } = await withFreeRunLocks(db, running.map((j) => j.id), exportLock, (tx, free) => tx.exportJob.updateMany({ where: { ...where, id: { in: free } }, data })));
+      settled = await withFreeRunLocks(db, running.map((j) => j.id), exportLock, settle);
     }
     const pending = await db.exportJob.findMany({ where: { status: "PENDING" }, orderBy: { createdAt: "asc" }, select: { id: true } });
     for (const p of pending) this.enqueue(p.id);
-    return { failed, requeued: pending.length };
+    return { ...settled, queued: pending.length };
   }
 
   async create(input: { requestedById: string; ownerId: string; format: ExportFormat; filter: ExportFilter }) {
@@ -123,7 +138,7 @@ export class ExportJobs {
     while (this.running.size || this.queue.length) await Promise.all([...this.running.values()]);
   }
 
-  /** Takes no more jobs and kills the running workers: their jobs fail as interrupted. In-process (OPENMEMORY) jobs are waited for. */
+  /** Takes no more jobs and kills the running workers: their jobs are queued again, for the next start. In-process (OPENMEMORY) jobs are waited for. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.queue = [];
@@ -139,7 +154,7 @@ export class ExportJobs {
 
   private async claimAndRun(id: string) {
     const { db, store, pubsub, config, logger } = this.deps;
-    const claimed = await db.exportJob.updateMany({ where: { id, status: "PENDING" }, data: { status: "RUNNING", startedAt: new Date() } });
+    const claimed = await db.exportJob.updateMany({ where: { id, status: "PENDING" }, data: { status: "RUNNING", startedAt: new Date(), attempts: { increment: 1 } } });
     if (!claimed.count) return;
     const job = await db.exportJob.findUniqueOrThrow({ where: { id }, include: { owner: true } });
     const format = job.format as ExportFormat;
@@ -184,12 +199,23 @@ export class ExportJobs {
       this.events.emit("finished", { jobId: id, status: "SUCCEEDED", worker });
     } catch (err) {
       await writer.abort();
+      if (this.stopped && (await this.requeue(id))) {
+        logger.info({ job: id }, "export stopped with its server; it starts over at the next start");
+        return;
+      }
       const message = err instanceof Error ? err.message : String(err);
       const j = await db.exportJob.update({ where: { id }, data: { status: "FAILED", error: message, finishedAt: new Date() } });
       publish("FAILED", j.recordsWritten, j.recordsTotal);
       logger.warn({ err, job: id }, "export failed");
       this.events.emit("finished", { jobId: id, status: "FAILED" });
     }
+  }
+
+  /** Queues a job its server stopped under for the next start, unless it has had all its runs. */
+  private async requeue(id: string): Promise<boolean> {
+    const { count } = await this.deps.db.exportJob.updateMany({ where: { id, status: "RUNNING", attempts: { lt: MAX_ATTEMPTS } }, data: REQUEUED });
+    if (count) this.deps.pubsub.publish("exportProgress", id, { id, status: "PENDING", recordsWritten: 0, recordsTotal: 0 });
+    return count > 0;
   }
 
   private async inWorker(

@@ -3,6 +3,7 @@ import { resolveExportFilter } from "../../engine/filter.js";
 import { SECTIONS, type ExportFilter } from "../../engine/kinds/index.js";
 import { exportStats, type ExportStats } from "../../engine/stats.js";
 import { downloadTokenForJob, downloadUrl } from "../../http/downloads.js";
+import { MAX_ATTEMPTS } from "../../jobs/export-jobs.js";
 import { followProgress, type JobProgress } from "../../jobs/progress.js";
 import { builder } from "../builder.js";
 import { notFound } from "./errors.js";
@@ -87,6 +88,9 @@ export const ExportJobRef = builder.prismaObject("ExportJob", {
     sha256: t.exposeString("sha256", { nullable: true }),
     filename: t.exposeString("filename", { nullable: true }),
     error: t.exposeString("error", { nullable: true }),
+    attempts: t.exposeInt("attempts", {
+      description: `runs begun: a job its server stopped under (a restart, a deploy) is queued again and starts over, up to ${MAX_ATTEMPTS} runs`,
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     startedAt: t.expose("startedAt", { type: "DateTime", nullable: true }),
     finishedAt: t.expose("finishedAt", { type: "DateTime", nullable: true }),
