@@ -249,6 +249,12 @@ describe("stowage users", () => {
       const list = await runCli(["users", "list", "--json"], env);
       const rows = list.stdout.trim().split("\n").map((l) => JSON.parse(l) as { email: string; activeTokens: number });
       expect(rows.find((u) => u.email === "grace@example.com")?.activeTokens).toBe(1);
+      // for people: a plain table, one user a line, the token count right-aligned under its heading
+      const text = (await runCli(["users", "list"], env)).stdout.trimEnd().split("\n");
+      expect(text[0]).toMatch(/^id {2,}email {2,}role {2,}created {2,}tokens$/);
+      const grace = text.find((l) => l.includes("grace@example.com"))!;
+      expect(grace).toMatch(new RegExp(`^${created.id} {2,}grace@example\\.com {2,}USER {2,}\\d{4}-\\d\\d-\\d\\dT\\S+Z {2,}1$`));
+      expect(grace.length).toBe(text[0].length);
 
       const revoke = await runCli(["users", "revoke", "--email", "grace@example.com"], env);
       expect(revoke.stdout).toContain("revoked 1 token");

@@ -10,6 +10,7 @@ import { importArchive, previewArchive } from "../engine/import/service.js";
 import type { KindPlanCounts } from "../engine/import/types.js";
 import { openRuntime } from "../runtime.js";
 import { progressReporter } from "./progress.js";
+import { textTable } from "./table.js";
 
 interface ImportCliOptions {
   user: string;
@@ -26,11 +27,10 @@ async function sha256(path: string): Promise<string> {
 }
 
 function table(counts: Partial<Record<string, KindPlanCounts>>): string {
-  const rows = Object.entries(counts).map(([kind, c]) => [kind, c!.create, c!.update, c!.skip, c!.remap].map(String));
-  const head = ["kind", "create", "update", "skip", "remap"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((v, i) => (i ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join("  ");
-  return [line(head), ...rows.map(line)].join("\n");
+  return textTable(
+    ["kind", "create", "update", "skip", "remap"],
+    Object.entries(counts).map(([kind, c]) => [kind, c!.create, c!.update, c!.skip, c!.remap]),
+  );
 }
 
 export function importCommand(): Command {

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { createUser, issueToken, listUsers, revokeTokens } from "../auth/users.js";
 import { openRuntime } from "../runtime.js";
+import { textTable } from "./table.js";
 
 async function withDb<T>(fn: (db: Awaited<ReturnType<typeof openRuntime>>["db"]) => Promise<T>): Promise<T> {
   const rt = await openRuntime();
@@ -50,7 +51,8 @@ export function usersCommand(): Command {
       withDb(async (db) => {
         const rows = await listUsers(db);
         if (o.json) for (const r of rows) console.log(JSON.stringify(r));
-        else console.table(rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })));
+        else if (!rows.length) console.log("no users yet: stowage users create --email you@example.com");
+        else console.log(textTable(["id", "email", "role", "created", "tokens"], rows.map((r) => [r.id, r.email, r.role, r.createdAt.toISOString(), r.activeTokens])));
       }),
     );
 
