@@ -190,6 +190,14 @@ describe("stowage import", () => {
     const preview = await runCli(["import", out, "--user", "receiver@example.com", "--preview"], env);
     expect(preview.code, preview.stderr).toBe(0);
     expect(preview.stdout).toContain(`${records} records, exported by another user`);
+    // the conflicts by kind, every record one, the biggest group first
+    expect(preview.stdout).toContain(`\n${records} conflict(s):\n`);
+    const { lines } = await readNative(readFileSync(out));
+    const memories = lines.flatMap((l, i) => (l.type === "memory" ? [i + 1] : []));
+    expect(preview.stdout).toContain(`  ${memories.length} × memory ForeignRecordConflict → CREATE_NEW, lines ${memories.slice(0, 5).join(", ")}, …\n      e.g. line ${memories[0]}: exported by another user`);
+    const tallies = [...preview.stdout.matchAll(/^ {2}(\d+) × /gm)].map((m) => Number(m[1]));
+    expect(tallies.reduce((a, b) => a + b, 0)).toBe(records);
+    expect(tallies).toEqual([...tallies].sort((a, b) => b - a));
     const previewed = percents(preview.stderr, "previewing");
     // reported every thousand records decided, and at the end
     expect(previewed.length).toBeGreaterThan(1);

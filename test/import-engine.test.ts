@@ -412,6 +412,8 @@ describe("import engine", () => {
     expect(plan.conflictTotal).toBe(n);
     expect(plan.conflicts.every((c) => c.type === "ForeignRecordConflict")).toBe(true);
     expect(plan.counts.category).toEqual({ create: 0, update: 0, skip: 0, remap: n });
+    // the groups tell of them all, the unlisted 25 too
+    expect(plan.conflictGroups).toEqual([{ type: "ForeignRecordConflict", kind: "category", resolution: "CREATE_NEW", count: n, lines: Array.from({ length: 20 }, (_, i) => i + 2) }]);
   });
 
   it("an import checks the resolutions named by id, even of a conflict with one way out, and lists only those", async () => {

@@ -72,6 +72,12 @@ describe("importBackup through multipart HTTP", () => {
     // every record of someone else's file is a ForeignRecordConflict
     expect(r.record).toMatchObject({ recordCount: aliceLines.length - 1, conflictCount: p.conflictCount });
     expect(p.conflictCount).toBe(aliceLines.length - 1);
+    // and the groups say so in a line a kind, every record counted
+    const byKind = new Map<string, number[]>();
+    aliceLines.forEach((l, i) => l.type !== "metadata" && (byKind.get(l.type) ?? byKind.set(l.type, []).get(l.type)!).push(i + 1));
+    expect(new Set(p.conflictGroups.map((g) => g.kind))).toEqual(new Set(byKind.keys()));
+    for (const g of p.conflictGroups) expect(g).toEqual({ type: "ForeignRecordConflict", kind: g.kind, resolution: "CREATE_NEW", count: byKind.get(g.kind)!.length, lines: byKind.get(g.kind)!.slice(0, 20) });
+    expect(p.conflictGroups.map((g) => g.count)).toEqual([...p.conflictGroups.map((g) => g.count)].sort((a, b) => b - a));
     // the database holds what the counts say
     expect(await s.rt.db.memory.count({ where: { ownerId: bob.id } })).toBe(aliceLines.filter((l) => l.type === "memory").length);
     const bobZip = (await readNative(await exportZip(bob.token))).lines;

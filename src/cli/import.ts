@@ -5,7 +5,7 @@ import { basename } from "node:path";
 import { Command, Option } from "commander";
 import { loadConfig } from "../config.js";
 import { NotFoundError } from "../engine/errors.js";
-import { problemLines } from "./problems.js";
+import { conflictLines, problemLines } from "./problems.js";
 import { importArchive, previewArchive } from "../engine/import/service.js";
 import type { KindPlanCounts } from "../engine/import/types.js";
 import { openRuntime } from "../runtime.js";
@@ -60,17 +60,13 @@ export function importCommand(): Command {
           }
           const { plan, format } = previewed;
           if (o.json) {
-            console.log(JSON.stringify({ format, exporter: { userId: plan.exporterUserId, crossUser: plan.crossUser }, counts: plan.counts, conflicts: plan.conflicts, conflictCount: plan.conflictTotal, warnings: plan.warnings, problemCount: plan.problemCount, problemGroups: plan.problemGroups }));
+            console.log(JSON.stringify({ format, exporter: { userId: plan.exporterUserId, crossUser: plan.crossUser }, counts: plan.counts, conflicts: plan.conflicts, conflictCount: plan.conflictTotal, conflictGroups: plan.conflictGroups, warnings: plan.warnings, problemCount: plan.problemCount, problemGroups: plan.problemGroups }));
             return;
           }
           console.log(`${archive.filename}: ${format}, ${plan.records} records${plan.crossUser ? `, exported by another user (${plan.exporterUserId}): every id is regenerated` : ""}`);
           console.log(table(plan.counts));
-          const byType = new Map<string, number>();
-          for (const c of plan.conflicts) byType.set(c.type, (byType.get(c.type) ?? 0) + 1);
-          console.log(`\n${plan.conflictTotal} conflict(s)${byType.size ? `: ${[...byType].map(([t, n]) => `${n} ${t}`).join(", ")}` : ""}`);
-          for (const c of plan.conflicts.filter((c) => c.type !== "ForeignRecordConflict" && c.type !== "DuplicateIdConflict").slice(0, 50)) {
-            console.log(`  line ${c.line} ${c.kind} ${c.sourceId}: ${c.type} → ${c.resolution} (allowed: ${c.allowedResolutions.join(", ")}) — ${c.message}`);
-          }
+          console.log(`\n${plan.conflictTotal} conflict(s)${plan.conflictTotal ? ":" : ""}`);
+          for (const l of conflictLines(plan.conflictGroups, plan.conflicts)) console.log(l);
           if (plan.problemCount) console.log(`\n${plan.problemCount} malformed line(s), skipped:\n${problemLines(plan.problemGroups).join("\n")}`);
           for (const w of plan.warnings.slice(0, 50)) console.log(`  warning: ${w}`);
           return;

@@ -65,6 +65,13 @@ export const PreviewDoc = graphql(`
           remap
         }
         conflictCount
+        conflictGroups {
+          type
+          kind
+          resolution
+          count
+          lines
+        }
         warnings
         problemCount
         problemGroups {

@@ -10,6 +10,7 @@
 // What it keeps of a whole file, sized for a million records, is in FileIds.
 import { randomUUID } from "node:crypto";
 import type { RawReader } from "../../db/raw.js";
+import { ConflictGroups, type ConflictGroup } from "./conflict-groups.js";
 import { InvalidArchiveError, ProblemGroups, type LineProblem, type LineProblemGroup } from "../errors.js";
 import { KINDS, kindDef, lineSchema, ownKind, refKinds, type KindDef, type KindName, type Row } from "../kinds/index.js";
 import { Action, COUNTED, DROPPED, FileIds, INVALID, type IdMapping, type Placeholder } from "./file-ids.js";
@@ -36,6 +37,8 @@ export interface ImportPlan {
   /** a preview's first MAX_LISTED_CONFLICTS; an import's, only those its resolutions name by id */
   conflicts: Conflict[];
   conflictTotal: number;
+  /** every conflict, by type, kind and resolution: set once the plan is made */
+  conflictGroups: ConflictGroup[];
   warnings: string[];
   warningTotal: number;
   problems: LineProblem[];
@@ -125,6 +128,7 @@ class Planner {
       counts: {},
       conflicts: [],
       conflictTotal: 0,
+      conflictGroups: [],
       warnings: [],
       warningTotal: 0,
       problems: [],
@@ -142,6 +146,7 @@ class Planner {
 
   /** every malformed line, by fault: what a strict failure reports besides the first MAX_PROBLEMS */
   private problemGroups = new ProblemGroups();
+  private conflictGroups = new ConflictGroups();
 
   private problem(p: LineProblem) {
     this.problemGroups.add(p);
@@ -166,12 +171,16 @@ class Planner {
     const allowedResolutions = c.allowedResolutions ?? ALLOWED[c.type];
     this.plan.conflictTotal++;
     // one way out and nothing to list (a million foreign records): no conflict object to make
-    if (allowedResolutions.length === 1 && !this.listing) return allowedResolutions[0];
+    if (allowedResolutions.length === 1 && !this.listing) {
+      this.conflictGroups.add(c.type, c.kind, allowedResolutions[0], c.line);
+      return allowedResolutions[0];
+    }
     // the caller's object becomes the conflict: a preview lists up to 10,000, and two spreads each were a quarter of a 10k preview's pass B
     const full = c as Conflict;
     full.id = `${c.type}:${c.kind}:${c.line}:${c.field ?? ""}`;
     full.allowedResolutions = allowedResolutions;
     full.resolution = chooseResolution(this.options, full);
+    this.conflictGroups.add(c.type, c.kind, full.resolution, c.line);
     if (this.sink ? this.namedConflicts.has(full.id) : this.listing) this.plan.conflicts.push(full);
     return full.resolution;
   }
@@ -181,10 +190,11 @@ class Planner {
    * records): counted, and nothing is built for it. Undefined when it has to
    * go through conflict().
    */
-  private countedOnly(type: ConflictType): Resolution | undefined {
+  private countedOnly(type: ConflictType, kind: string, line: number): Resolution | undefined {
     const allowed = ALLOWED[type];
     if (allowed.length !== 1 || this.listing) return undefined;
     this.plan.conflictTotal++;
+    this.conflictGroups.add(type, kind, allowed[0], line);
     return allowed[0];
   }
 
@@ -349,6 +359,7 @@ class Planner {
       await this.decidePage(pending, true);
     }
     this.reportProblems();
+    this.plan.conflictGroups = this.conflictGroups.list();
     await this.sink?.end();
     this.onProgress?.(this.plan.records, this.plan.records);
   }
@@ -543,7 +554,7 @@ class Planner {
         targetId = this.ids.freshId(kind.kind, sourceId);
       }
     } else if (this.plan.crossUser) {
-      if (!this.countedOnly("ForeignRecordConflict"))
+      if (!this.countedOnly("ForeignRecordConflict", kind.kind, r.line))
         this.conflict({
           type: "ForeignRecordConflict",
           kind: kind.kind,

@@ -4,7 +4,9 @@ export type ImportMode = "SKIP" | "OVERWRITE";
 
 export type Resolution = "SKIP" | "OVERWRITE" | "CREATE_NEW" | "MERGE" | "RENAME" | "SKIP_RECORD" | "CREATE_PLACEHOLDER" | "FAIL";
 
-export type ConflictType = "DuplicateIdConflict" | "NaturalKeyConflict" | "ForeignRecordConflict" | "MissingReferenceConflict";
+export const CONFLICT_TYPES = ["DuplicateIdConflict", "NaturalKeyConflict", "ForeignRecordConflict", "MissingReferenceConflict"] as const;
+
+export type ConflictType = (typeof CONFLICT_TYPES)[number];
 
 export interface Conflict {
   /** stable for the same file and database state */

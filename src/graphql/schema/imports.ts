@@ -12,7 +12,8 @@ import {
 import type { ImportPlan } from "../../engine/import/plan.js";
 import { failureFrom, KEPT_PROBLEMS } from "../../engine/import/history.js";
 import { importArchive, previewArchive } from "../../engine/import/service.js";
-import type { Conflict, ImportOptions, KindPlanCounts, Resolution } from "../../engine/import/types.js";
+import { CONFLICT_GROUP_LINES, type ConflictGroup } from "../../engine/import/conflict-groups.js";
+import { CONFLICT_TYPES, type Conflict, type ImportOptions, type KindPlanCounts, type Resolution } from "../../engine/import/types.js";
 import { kindDef } from "../../engine/kinds/index.js";
 import { followProgress, throttle, type JobProgress, type PreviewProgress } from "../../jobs/progress.js";
 import { builder } from "../builder.js";
@@ -31,6 +32,19 @@ const ImportModeEnum = builder.enumType("ImportMode", {
 });
 
 const ResolutionEnum = builder.enumType("ConflictResolution", { values: RESOLUTIONS });
+
+const ConflictTypeEnum = builder.enumType("ConflictType", { description: "The member of the `Conflict` union (its `__typename`).", values: CONFLICT_TYPES });
+
+const ConflictGroupRef = builder.objectRef<ConflictGroup>("ConflictGroup").implement({
+  description: "Every conflict of one type and record kind that gets one resolution, however many: the `conflicts` connection lists only the first 10,000.",
+  fields: (t) => ({
+    type: t.field({ type: ConflictTypeEnum, resolve: (g) => g.type }),
+    kind: t.exposeString("kind"),
+    resolution: t.field({ type: ResolutionEnum, resolve: (g) => g.resolution }),
+    count: t.exposeInt("count"),
+    lines: t.exposeIntList("lines", { description: `its first ${CONFLICT_GROUP_LINES} lines, in file order` }),
+  }),
+});
 
 const ResolutionInputRef = builder.inputType("ConflictResolutionInput", {
   description: "A choice for one conflict (`conflictId`) or for every conflict of a record kind (`kind`, e.g. `app`) that allows it.",
@@ -157,6 +171,11 @@ const ImportPreview = builder.objectRef<PreviewShape>("ImportPreview").implement
     counts: t.field({ type: [KindImportCounts], resolve: (p) => toKindImportCounts(p.plan.counts) }),
     conflictCount: t.int({ description: "all conflicts; the connection lists the first 10,000", resolve: (p) => p.plan.conflictTotal }),
     conflicts: t.connection({ type: ConflictUnion, resolve: (p, args) => resolveArrayConnection({ args }, p.plan.conflicts) }),
+    conflictGroups: t.field({
+      type: [ConflictGroupRef],
+      description: "every conflict by type, kind and resolution, the biggest group first: the whole report, in a few lines",
+      resolve: (p) => p.plan.conflictGroups,
+    }),
     warnings: t.stringList({ resolve: (p) => p.plan.warnings }),
     warningCount: t.int({ resolve: (p) => p.plan.warningTotal }),
     problemCount: t.int({ description: "malformed lines in all (`strict: false` skips them, each with a warning; strict fails with InvalidArchiveError)", resolve: (p) => p.plan.problemCount }),

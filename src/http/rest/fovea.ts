@@ -185,6 +185,7 @@ async function previewRoute(services: Services, viewer: Viewer, req: IncomingMes
       counts: byName(counts, (c) => c.create + c.update + c.skip + c.remap),
       kinds: counts,
       conflictCount: plan.conflictTotal,
+      conflictGroups: plan.conflictGroups,
       conflicts: plan.conflicts.map(conflictJson),
       warningCount: plan.warningTotal,
       warnings: plan.warnings,
