@@ -208,6 +208,8 @@ describe("stowage import", () => {
     expect(imported.code, imported.stderr).toBe(0);
     expect(percents(imported.stderr, "importing").at(-1)).toBe(100);
     expect(imported.stdout).toMatch(/imported sender\.zip into receiver@example\.com in [\d.]+s/);
+    expect(imported.stdout).toContain(`\n${records} conflict(s), resolved:\n`);
+    expect(imported.stdout).toContain(`  ${memories.length} × memory ForeignRecordConflict → CREATE_NEW, lines ${memories.slice(0, 5).join(", ")}, …\n`);
   });
 
   it("names the malformed lines of a file it refuses, by fault", async () => {

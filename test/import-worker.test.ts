@@ -103,7 +103,13 @@ describe("imports in a worker process", () => {
     expect(r.error).toBeNull();
     expect(r.worker?.pid).toBe(pid);
     // what the shells report, from the record the import's commit wrote
-    expect(r.outcome).toEqual({ counts: inProcess.plan.counts, warnings: inProcess.plan.warnings, records: inProcess.plan.records, conflicts: inProcess.plan.conflictTotal });
+    expect(r.outcome).toEqual({
+      counts: inProcess.plan.counts,
+      warnings: inProcess.plan.warnings,
+      records: inProcess.plan.records,
+      conflicts: inProcess.plan.conflictTotal,
+      conflictGroups: inProcess.plan.conflictGroups,
+    });
     expect(progress.at(-1)).toBe(inProcess.plan.records);
     expect(r.record).toMatchObject({ status: "SUCCEEDED", crossUser: true, exporterUserId: alice.id });
     expect(await s.rt.db.memory.count({ where: { ownerId: bob.id } })).toBe(aliceLines.filter((l) => l.type === "memory").length);

@@ -78,6 +78,8 @@ describe("importBackup through multipart HTTP", () => {
     expect(new Set(p.conflictGroups.map((g) => g.kind))).toEqual(new Set(byKind.keys()));
     for (const g of p.conflictGroups) expect(g).toEqual({ type: "ForeignRecordConflict", kind: g.kind, resolution: "CREATE_NEW", count: byKind.get(g.kind)!.length, lines: byKind.get(g.kind)!.slice(0, 20) });
     expect(p.conflictGroups.map((g) => g.count)).toEqual([...p.conflictGroups.map((g) => g.count)].sort((a, b) => b - a));
+    // the import resolved exactly those, and its record keeps them
+    expect(r.record.conflictGroups).toEqual(p.conflictGroups);
     // the database holds what the counts say
     expect(await s.rt.db.memory.count({ where: { ownerId: bob.id } })).toBe(aliceLines.filter((l) => l.type === "memory").length);
     const bobZip = (await readNative(await exportZip(bob.token))).lines;

@@ -81,10 +81,11 @@ export function importCommand(): Command {
         }
         if (result.error) throw result.error;
         const elapsedMs = Math.round(performance.now() - started);
-        const { counts, warnings } = result.outcome!;
-        if (o.json) console.log(JSON.stringify({ record: result.record.id, status: result.record.status, counts, warnings, elapsedMs }));
+        const { counts, warnings, conflicts, conflictGroups } = result.outcome!;
+        if (o.json) console.log(JSON.stringify({ record: result.record.id, status: result.record.status, counts, conflictCount: conflicts, conflictGroups, warnings, elapsedMs }));
         else {
           console.log(table(counts));
+          if (conflicts) console.log(`\n${conflicts} conflict(s), resolved:\n${conflictLines(conflictGroups, []).join("\n")}\n`);
           console.log(`imported ${archive.filename} into ${user.email} in ${(elapsedMs / 1000).toFixed(1)}s (history record ${result.record.id})`);
         }
       } finally {

@@ -126,6 +126,13 @@ export const ImportDoc = graphql(`
           warnings
           recordCount
           conflictCount
+          conflictGroups {
+            type
+            kind
+            resolution
+            count
+            lines
+          }
           counts {
             kind
             create

@@ -6,6 +6,7 @@ import type { DetectedFormat } from "../archive/detect.js";
 import { FORMAT_NAME } from "../archive/format.js";
 import { fromWire, StowageError, toWire, type WireError } from "../errors.js";
 import type { ImportRecord } from "../../generated/sqlite/client.js";
+import type { ConflictGroup } from "./conflict-groups.js";
 import { MAX_WARNINGS, type ImportPlan } from "./plan.js";
 import type { PlanCounts } from "./types.js";
 
@@ -33,6 +34,7 @@ export function succeeded(format: DetectedFormat, plan: ImportPlan) {
     warnings: plan.warnings.slice(0, MAX_WARNINGS),
     recordCount: plan.records,
     conflictCount: plan.conflictTotal,
+    conflictGroups: plan.conflictGroups as object[],
     finishedAt: new Date(),
   };
 }
@@ -44,16 +46,23 @@ export interface ImportOutcome {
   /** records the file held */
   records: number;
   conflicts: number;
+  conflictGroups: ConflictGroup[];
 }
 
-export function outcomeOf(record: Pick<ImportRecord, "status" | "counts" | "warnings" | "recordCount" | "conflictCount">): ImportOutcome {
+export function outcomeOf(record: Pick<ImportRecord, "status" | "counts" | "warnings" | "recordCount" | "conflictCount" | "conflictGroups">): ImportOutcome {
   if (record.status !== "SUCCEEDED") throw new Error(`an import ${record.status.toLowerCase()} has no outcome`);
   return {
     counts: (record.counts ?? {}) as PlanCounts,
     warnings: (record.warnings ?? []) as string[],
     records: record.recordCount ?? 0,
     conflicts: record.conflictCount ?? 0,
+    conflictGroups: conflictGroupsOf(record),
   };
+}
+
+/** The record's conflicts by type, kind and resolution; none for a record from before they were kept. */
+export function conflictGroupsOf(record: Pick<ImportRecord, "conflictGroups">): ConflictGroup[] {
+  return (record.conflictGroups ?? []) as unknown as ConflictGroup[];
 }
 
 /** lines a failed import's record lists of its error's malformed ones (its groups count them all) */

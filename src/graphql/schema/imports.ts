@@ -10,7 +10,7 @@ import {
   ValidationError,
 } from "../../engine/errors.js";
 import type { ImportPlan } from "../../engine/import/plan.js";
-import { failureFrom, KEPT_PROBLEMS } from "../../engine/import/history.js";
+import { conflictGroupsOf, failureFrom, KEPT_PROBLEMS } from "../../engine/import/history.js";
 import { importArchive, previewArchive } from "../../engine/import/service.js";
 import { CONFLICT_GROUP_LINES, type ConflictGroup } from "../../engine/import/conflict-groups.js";
 import { CONFLICT_TYPES, type Conflict, type ImportOptions, type KindPlanCounts, type Resolution } from "../../engine/import/types.js";
@@ -203,6 +203,11 @@ const ImportRecordRef = builder.prismaObject("ImportRecord", {
     warnings: t.stringList({ resolve: (r) => (r.warnings as string[] | null) ?? [] }),
     recordCount: t.exposeInt("recordCount", { nullable: true, description: "records the file held; null until the import succeeded" }),
     conflictCount: t.exposeInt("conflictCount", { nullable: true, description: "conflicts found and resolved; null until the import succeeded" }),
+    conflictGroups: t.field({
+      type: [ConflictGroupRef],
+      description: "those conflicts by type, kind and resolution, the biggest group first; empty until the import succeeded",
+      resolve: (r) => conflictGroupsOf(r),
+    }),
     error: t.exposeString("error", { nullable: true }),
     failure: t.field({
       type: ErrorInterface,

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "ImportRecord" ADD COLUMN "conflictGroups" JSONB;
