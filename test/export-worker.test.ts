@@ -4,7 +4,7 @@
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ALL_SECTIONS } from "../src/engine/kinds/index.js";
-import { ExportJobs } from "../src/jobs/export-jobs.js";
+import { CANCELLED, ExportJobs } from "../src/jobs/export-jobs.js";
 import { Workers } from "../src/jobs/workers.js";
 import { JobWorker, WORKER_SOURCE, workerExecArgv } from "../src/jobs/worker-process.js";
 import type { ExportDone } from "../src/jobs/worker-protocol.js";
@@ -215,6 +215,55 @@ describe("export jobs in worker processes", () => {
     expect(state.status, state.error ?? "").toBe("SUCCEEDED");
     expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ attempts: 2 });
     expect(await s.rt.store.exists(`exports/${job.id}.jsonl.gz`)).toBe(true);
+  });
+
+  const cancelMutation =
+    "mutation ($id: ID!) { cancelExportJob(id: $id) { __typename ... on CancelExportJobSuccess { job { id status error } } ... on Error { code message } } }";
+
+  it("cancelExportJob stops a job another runner runs (its next progress write finds it cancelled): FAILED as cancelled, no archive", async () => {
+    const gated = gatedStore(s.rt.store);
+    const jobs = jobsWith(gated.store);
+    try {
+      const pid = new Promise<number>((resolve) => jobs.events.once("worker", (e) => resolve(e.pid)));
+      const job = await jobs.create({ requestedById: bob.id, ownerId: bob.id, format: "ZIP", filter: { sections: [...ALL_SECTIONS] } });
+      const worker = await pid;
+      await until(async () => gated.received() > 0, "the first archive bytes");
+      // through the server's GraphQL, whose runner does not run the job
+      const r = await gql<{ cancelExportJob: { __typename: string; job?: { status: string; error: string } } }>(cancelMutation, { id: job.id }, bob.token);
+      expect(r.cancelExportJob).toMatchObject({ __typename: "CancelExportJobSuccess", job: { status: "FAILED", error: CANCELLED } });
+      gated.release();
+      await jobs.idle();
+      await until(async () => !alive(worker), "the worker's end");
+      const state = (await gql<{ exportJob: JobState }>(jobQuery, { id: job.id }, bob.token)).exportJob;
+      expect(state).toMatchObject({ status: "FAILED", error: CANCELLED, downloadUrl: null });
+      expect(await s.rt.store.exists(`exports/${job.id}.zip`)).toBe(false);
+    } finally {
+      gated.release();
+      await jobs.stop();
+    }
+  });
+
+  it("cancel() on the runner of a job kills its worker at once", async () => {
+    const gated = gatedStore(s.rt.store);
+    const jobs = jobsWith(gated.store);
+    try {
+      const pid = new Promise<number>((resolve) => jobs.events.once("worker", (e) => resolve(e.pid)));
+      const job = await jobs.create({ requestedById: bob.id, ownerId: bob.id, format: "JSONL", filter: { sections: [...ALL_SECTIONS] } });
+      const worker = await pid;
+      await until(async () => gated.received() > 0, "the first archive bytes");
+      expect(await jobs.cancel(job.id)).toBe(true);
+      // the store still holds the archive's bytes back: only the cancel ends the worker
+      await until(async () => !alive(worker), "the worker's end");
+      gated.release();
+      await jobs.idle();
+      expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "FAILED", error: CANCELLED, storageKey: null });
+      expect(await s.rt.store.exists(`exports/${job.id}.jsonl.gz`)).toBe(false);
+      // finished: nothing more to cancel
+      expect(await jobs.cancel(job.id)).toBe(false);
+    } finally {
+      gated.release();
+      await jobs.stop();
+    }
   });
 
   it("a worker that fails reports why, and the job fails with it", async () => {

@@ -14,7 +14,7 @@ import { fixture } from "./support/fixtures.js";
 import { pgPoolConfig } from "../src/db/pg-config.js";
 import { takeRunLock } from "../src/db/run-lock.js";
 import { runLockHeld } from "./support/run-lock.js";
-import { exportLock, MAX_ATTEMPTS, storedFilter } from "../src/jobs/export-jobs.js";
+import { CANCELLED, exportLock, MAX_ATTEMPTS, storedFilter } from "../src/jobs/export-jobs.js";
 
 const StartExport = graphql(`
   mutation StartExport($input: ExportBackupInput!) {
@@ -59,6 +59,26 @@ const JobQuery = graphql(`
       counts {
         kind
         count
+      }
+    }
+  }
+`);
+
+const CancelExport = graphql(`
+  mutation CancelExportJob($id: ID!) {
+    cancelExportJob(id: $id) {
+      __typename
+      ... on CancelExportJobSuccess {
+        job {
+          id
+          status
+          error
+          downloadUrl
+        }
+      }
+      ... on Error {
+        code
+        message
       }
     }
   }
@@ -345,6 +365,25 @@ describe("jobs and users", () => {
     const { manifest } = await readNative((await download(job.downloadUrl!)).body);
     expect(manifest.exporter.userId).toBe(bob.id);
     expect(manifest.counts.memory).toBe(await s.rt.db.memory.count({ where: { ownerId: bob.id } }));
+  });
+
+  it("cancelExportJob: a pending job never runs; a finished one is a ValidationError; another user's, a NotFoundError", async () => {
+    const pending = await s.rt.db.exportJob.create({ data: { ownerId: alice.id, requestedById: alice.id, format: "ZIP", filter: storedFilter({ sections: ["MEMORIES"] }) as object } });
+    const r = await s.gql(CancelExport, { id: pending.id }, alice.token);
+    expect(r.data!.cancelExportJob).toMatchObject({ __typename: "CancelExportJobSuccess", job: { id: pending.id, status: "FAILED", error: CANCELLED, downloadUrl: null } });
+    // a start that queues what is pending does not run it
+    await s.rt.exportJobs.recover();
+    await s.rt.exportJobs.idle();
+    expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: pending.id } })).toMatchObject({ status: "FAILED", error: CANCELLED, startedAt: null, storageKey: null });
+
+    const done = await exportAndWait({ filter: { sections: ["PERSONAS"] } });
+    const again = await s.gql(CancelExport, { id: done.id }, alice.token);
+    expect(again.data!.cancelExportJob).toMatchObject({ __typename: "ValidationError", code: "VALIDATION_FAILED", message: expect.stringContaining("SUCCEEDED") });
+    expect((await s.gql(JobQuery, { id: done.id }, alice.token)).data?.exportJob).toMatchObject({ status: "SUCCEEDED", downloadUrl: expect.any(String) });
+
+    const theirs = await s.gql(CancelExport, { id: done.id }, bob.token);
+    expect(theirs.data!.cancelExportJob.__typename).toBe("NotFoundError");
+    expect((await s.gql(JobQuery, { id: done.id }, alice.token)).data?.exportJob?.status).toBe("SUCCEEDED");
   });
 
   it("a restart starts the job that was running over, up to its last run, which fails with a reason", async () => {

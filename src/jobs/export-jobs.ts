@@ -47,6 +47,8 @@ export const MAX_ATTEMPTS = 3;
 
 export const INTERRUPTED = `interrupted: the server stopped while this export was running, ${MAX_ATTEMPTS} times; start it again`;
 
+export const CANCELLED = "cancelled: nothing of this export was kept";
+
 /** a job that starts over: queued, as if it had never run */
 const REQUEUED = { status: "PENDING" as const, startedAt: null, recordsWritten: 0, recordsTotal: 0 };
 
@@ -138,7 +140,7 @@ export class ExportJobs {
     while (this.running.size || this.queue.length) await Promise.all([...this.running.values()]);
   }
 
-  /** Takes no more jobs and kills the running workers: their jobs are queued again, for the next start. In-process (OPENMEMORY) jobs are waited for. */
+  /** Takes no more jobs and stops the running ones (a worker is killed, an OPENMEMORY export stops at its next progress report): they are queued again, for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.queue = [];
@@ -162,25 +164,37 @@ export class ExportJobs {
     const key = `exports/${job.id}.${EXTENSION[format]}`;
     const publish = (status: "RUNNING" | "SUCCEEDED" | "FAILED", recordsWritten: number, recordsTotal: number) =>
       pubsub.publish("exportProgress", id, { id, status, recordsWritten, recordsTotal });
+    // aborted by stop(), or by a cancel: this server's at once, another server's when the progress write finds the job no longer RUNNING
+    const cancel = new AbortController();
+    const cancelled = () => cancel.abort(new Error(CANCELLED));
     const saveProgress = throttle(500, (written: number, total: number) => {
       publish("RUNNING", written, total);
-      void db.exportJob.update({ where: { id }, data: { recordsWritten: written, recordsTotal: total } }).catch(() => {});
+      void db.exportJob
+        .updateMany({ where: { id, status: "RUNNING" }, data: { recordsWritten: written, recordsTotal: total } })
+        .then(({ count }) => count || cancelled(), () => {});
     });
+    // OPENMEMORY's writer runs here: it stops where it reports
+    const onProgress = (written: number, total: number) => {
+      cancel.signal.throwIfAborted();
+      saveProgress.call(written, total);
+    };
     const writer = await store.openWriter(key);
     let worker: WorkerStats | undefined;
+    this.cancels.set(id, cancel);
+    if (this.stopped) cancel.abort(new Error(INTERRUPTED));
     try {
       let result: ExportResult;
       if (format === "OPENMEMORY") {
-        const options = { ownerId: job.ownerId, filter: filterFromStored(job.filter), format, now, onProgress: saveProgress.call };
+        const options = { ownerId: job.ownerId, filter: filterFromStored(job.filter), format, now, onProgress };
         result = await withSnapshot(config.database, (snapshot) => writeExport(snapshot, options, writer));
       } else {
-        ({ result, stats: worker } = await this.inWorker(id, job, format, now, writer, saveProgress.call));
+        ({ result, stats: worker } = await this.inWorker(id, job, format, now, writer, saveProgress.call, cancel.signal));
       }
       saveProgress.flush();
       const blob = await writer.commit();
       const finishedAt = new Date();
-      await db.exportJob.update({
-        where: { id },
+      const { count } = await db.exportJob.updateMany({
+        where: { id, status: "RUNNING" },
         data: {
           status: "SUCCEEDED",
           recordsWritten: result.records,
@@ -194,21 +208,51 @@ export class ExportJobs {
           expiresAt: new Date(finishedAt.getTime() + config.downloadTtlSeconds * 1000),
         },
       });
+      // cancelled as it ended: the catch takes the archive back (an aborted writer unpublishes its commit)
+      if (!count) throw new Error(CANCELLED);
       publish("SUCCEEDED", result.records, result.total);
       logger.info({ job: id, records: result.records, bytes: blob.bytes, worker }, "export finished");
       this.events.emit("finished", { jobId: id, status: "SUCCEEDED", worker });
     } catch (err) {
       await writer.abort();
+      if (cancel.signal.reason?.message === CANCELLED || (err as Error)?.message === CANCELLED) {
+        // FAILED as cancelled already, and told so, by cancel() (here or on another server)
+        logger.info({ job: id }, "export cancelled");
+        this.events.emit("finished", { jobId: id, status: "FAILED" });
+        return;
+      }
       if (this.stopped && (await this.requeue(id))) {
         logger.info({ job: id }, "export stopped with its server; it starts over at the next start");
         return;
       }
       const message = err instanceof Error ? err.message : String(err);
-      const j = await db.exportJob.update({ where: { id }, data: { status: "FAILED", error: message, finishedAt: new Date() } });
+      await db.exportJob.updateMany({ where: { id, status: "RUNNING" }, data: { status: "FAILED", error: message, finishedAt: new Date() } });
+      const j = await db.exportJob.findUniqueOrThrow({ where: { id } });
       publish("FAILED", j.recordsWritten, j.recordsTotal);
       logger.warn({ err, job: id }, "export failed");
       this.events.emit("finished", { jobId: id, status: "FAILED" });
+    } finally {
+      this.cancels.delete(id);
     }
+  }
+
+  /**
+   * Cancels a job that has not finished: it ends FAILED as cancelled, and
+   * nothing of it is kept. A job this server runs stops at once; one another
+   * server runs, at its next progress write (every half second of its work).
+   * False when the job had finished already.
+   */
+  async cancel(id: string): Promise<boolean> {
+    const { db, pubsub } = this.deps;
+    const { count } = await db.exportJob.updateMany({
+      where: { id, status: { in: ["PENDING", "RUNNING"] } },
+      data: { status: "FAILED", error: CANCELLED, finishedAt: new Date() },
+    });
+    if (!count) return false;
+    this.cancels.get(id)?.abort(new Error(CANCELLED));
+    const j = await db.exportJob.findUniqueOrThrow({ where: { id } });
+    pubsub.publish("exportProgress", id, { id, status: "FAILED", recordsWritten: j.recordsWritten, recordsTotal: j.recordsTotal });
+    return true;
   }
 
   /** Queues a job its server stopped under for the next start, unless it has had all its runs. */
@@ -225,20 +269,18 @@ export class ExportJobs {
     now: Date,
     writer: BlobWriter,
     onProgress: (written: number, total: number) => void,
+    signal: AbortSignal,
   ) {
-    // stop() came between the claim and here: start no worker it could not kill
-    if (this.stopped) throw new Error(INTERRUPTED);
-    const cancel = new AbortController();
-    this.cancels.set(id, cancel);
+    // stop() or a cancel came between the claim and here: start no worker it could not kill
+    signal.throwIfAborted();
     try {
       const worker = await this.deps.workers.take();
       this.pids.set(id, worker.pid);
       this.deps.logger.info({ job: id, workerPid: worker.pid }, "export worker started");
       this.events.emit("worker", { jobId: id, pid: worker.pid });
       const start = { type: "start", job: "export", database: this.deps.config.database, ownerId: job.ownerId, format, filter: job.filter as Record<string, unknown>, now: now.toISOString() } as const;
-      return await worker.run<ExportDone>(start, { sink: writer, onProgress, signal: cancel.signal });
+      return await worker.run<ExportDone>(start, { sink: writer, onProgress, signal });
     } finally {
-      this.cancels.delete(id);
       this.pids.delete(id);
       if (!this.stopped) this.deps.workers.keepSpare();
     }

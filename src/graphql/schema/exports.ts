@@ -135,6 +135,36 @@ builder.mutationField("exportBackup", (t) =>
   }),
 );
 
+const CancelExportJobSuccess = builder.objectRef<{ jobId: string }>("CancelExportJobSuccess").implement({
+  fields: (t) => ({
+    job: t.prismaField({
+      type: "ExportJob",
+      resolve: (query, parent, _args, ctx) => ctx.services.db.exportJob.findUniqueOrThrow({ ...query, where: { id: parent.jobId } }),
+    }),
+  }),
+});
+
+builder.mutationField("cancelExportJob", (t) =>
+  t.field({
+    type: CancelExportJobSuccess,
+    description:
+      "Stops an export that has not finished (PENDING or RUNNING): it ends FAILED with the error `cancelled`, and no archive is kept. " +
+      "A job that has finished is a ValidationError; one you cannot see, a NotFoundError.",
+    authScopes: { authenticated: true },
+    errors: { types: [ValidationError, NotFoundError], directResult: true, union: { name: "CancelExportJobResult" } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, { id }, ctx) => {
+      const job = await ctx.services.db.exportJob.findFirst({ where: { id: String(id), ...visibleJobs(ctx.viewer!.id) }, select: { id: true } });
+      if (!job) throw new NotFoundError(`no export job ${id}`);
+      if (!(await ctx.services.exportJobs.cancel(job.id))) {
+        const now = await ctx.services.db.exportJob.findUniqueOrThrow({ where: { id: job.id }, select: { status: true } });
+        throw new ValidationError(`the export has finished (${now.status}): there is nothing to cancel`, [{ path: "id", message: `the job is ${now.status}` }]);
+      }
+      return { jobId: job.id };
+    },
+  }),
+);
+
 builder.queryField("exportJob", (t) =>
   t.prismaField({
     type: "ExportJob",
