@@ -13,7 +13,7 @@ import { createLogger } from "../src/logger.js";
 import type { BlobStore } from "../src/storage/blob-store.js";
 import { seedDemo } from "../src/seed/index.js";
 import { readNative, sha256 } from "./support/archive.js";
-import { gatedStore } from "./support/gated-store.js";
+import { gatedStore, type GatedStore } from "./support/gated-store.js";
 import { until } from "./support/poll.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
@@ -92,6 +92,15 @@ function jobsWith(store: BlobStore) {
   return new ExportJobs({ config: s.rt.config, db: s.rt.db, logger: createLogger("silent"), store, pubsub: s.rt.pubsub, workers: new Workers({ spareSeconds: 0 }) });
 }
 
+/** An export of bob's data started in `jobs`, caught mid-export: its first bytes reached the store, which holds the rest back. */
+async function midExport(jobs: ExportJobs, gated: GatedStore, format: "ZIP" | "JSONL") {
+  const pid = new Promise<number>((resolve) => jobs.events.once("worker", (e) => resolve(e.pid)));
+  const job = await jobs.create({ requestedById: bob.id, ownerId: bob.id, format, filter: { sections: [...ALL_SECTIONS] } });
+  const worker = await pid;
+  await until(async () => gated.received() > 0, "the first archive bytes");
+  return { job, worker };
+}
+
 describe("export jobs in worker processes", () => {
   it("runs each ZIP and JSONL job in a process of its own, which exits with the job; the server never opens a driver snapshot", async () => {
     vi.mocked(snapshots.withDriverSnapshot).mockClear();
@@ -165,12 +174,9 @@ describe("export jobs in worker processes", () => {
     const gated = gatedStore(s.rt.store);
     const jobs = jobsWith(gated.store);
     try {
-      const pid = new Promise<number>((resolve) => jobs.events.once("worker", (e) => resolve(e.pid)));
-      const job = await jobs.create({ requestedById: bob.id, ownerId: bob.id, format: "ZIP", filter: { sections: [...ALL_SECTIONS] } });
-      const worker = await pid;
-      expect(jobs.workerPid(job.id)).toBe(worker);
       // bytes have reached the server, and the rest cannot (the store holds them): it is mid-export
-      await until(async () => gated.received() > 0, "the first archive bytes");
+      const { job, worker } = await midExport(jobs, gated, "ZIP");
+      expect(jobs.workerPid(job.id)).toBe(worker);
       expect(alive(worker)).toBe(true);
       process.kill(worker, "SIGKILL");
       gated.release();
@@ -194,10 +200,7 @@ describe("export jobs in worker processes", () => {
   it("stop() kills a running worker and queues its job again, which the next start runs over from the beginning", async () => {
     const gated = gatedStore(s.rt.store);
     const jobs = jobsWith(gated.store);
-    const pid = new Promise<number>((resolve) => jobs.events.once("worker", (e) => resolve(e.pid)));
-    const job = await jobs.create({ requestedById: bob.id, ownerId: bob.id, format: "JSONL", filter: { sections: [...ALL_SECTIONS] } });
-    const worker = await pid;
-    await until(async () => gated.received() > 0, "the first archive bytes");
+    const { job, worker } = await midExport(jobs, gated, "JSONL");
     await jobs.stop();
     gated.release();
     expect(alive(worker)).toBe(false);
@@ -224,10 +227,7 @@ describe("export jobs in worker processes", () => {
     const gated = gatedStore(s.rt.store);
     const jobs = jobsWith(gated.store);
     try {
-      const pid = new Promise<number>((resolve) => jobs.events.once("worker", (e) => resolve(e.pid)));
-      const job = await jobs.create({ requestedById: bob.id, ownerId: bob.id, format: "ZIP", filter: { sections: [...ALL_SECTIONS] } });
-      const worker = await pid;
-      await until(async () => gated.received() > 0, "the first archive bytes");
+      const { job, worker } = await midExport(jobs, gated, "ZIP");
       // through the server's GraphQL, whose runner does not run the job
       const r = await gql<{ cancelExportJob: { __typename: string; job?: { status: string; error: string } } }>(cancelMutation, { id: job.id }, bob.token);
       expect(r.cancelExportJob).toMatchObject({ __typename: "CancelExportJobSuccess", job: { status: "FAILED", error: CANCELLED } });
@@ -247,10 +247,7 @@ describe("export jobs in worker processes", () => {
     const gated = gatedStore(s.rt.store);
     const jobs = jobsWith(gated.store);
     try {
-      const pid = new Promise<number>((resolve) => jobs.events.once("worker", (e) => resolve(e.pid)));
-      const job = await jobs.create({ requestedById: bob.id, ownerId: bob.id, format: "JSONL", filter: { sections: [...ALL_SECTIONS] } });
-      const worker = await pid;
-      await until(async () => gated.received() > 0, "the first archive bytes");
+      const { job, worker } = await midExport(jobs, gated, "JSONL");
       expect(await jobs.cancel(job.id)).toBe(true);
       // the store still holds the archive's bytes back: only the cancel ends the worker
       await until(async () => !alive(worker), "the worker's end");

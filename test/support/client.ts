@@ -32,6 +32,16 @@ graphql(`
 `);
 
 graphql(`
+  fragment SharedConflictGroup on ConflictGroup {
+    type
+    kind
+    resolution
+    count
+    lines
+  }
+`);
+
+graphql(`
   fragment SharedInvalidArchive on InvalidArchiveError {
     line
     problems {
@@ -66,11 +76,7 @@ export const PreviewDoc = graphql(`
         }
         conflictCount
         conflictGroups {
-          type
-          kind
-          resolution
-          count
-          lines
+          ...SharedConflictGroup
         }
         warnings
         problemCount
@@ -127,11 +133,7 @@ export const ImportDoc = graphql(`
           recordCount
           conflictCount
           conflictGroups {
-            type
-            kind
-            resolution
-            count
-            lines
+            ...SharedConflictGroup
           }
           counts {
             kind
