@@ -263,6 +263,20 @@ describe("export jobs in worker processes", () => {
     }
   });
 
+  it("a runner watching for pending jobs runs one that another server queued and did not run", async () => {
+    // as a server that stopped leaves it: PENDING, in no live runner's queue
+    const left = await s.rt.db.exportJob.create({ data: { ownerId: alice.id, requestedById: alice.id, format: "JSONL", filter: storedFilter({ sections: ["PERSONAS"] }) as object } });
+    const jobs = jobsWith(s.rt.store);
+    try {
+      jobs.watchPending(50);
+      await until(async () => (await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: left.id } })).status === "SUCCEEDED", "the left job, run by the watching runner");
+    } finally {
+      await jobs.stop();
+    }
+    expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: left.id } })).toMatchObject({ attempts: 1, storageKey: `exports/${left.id}.jsonl.gz` });
+    expect(await s.rt.store.exists(`exports/${left.id}.jsonl.gz`)).toBe(true);
+  });
+
   it("a worker that fails reports why, and the job fails with it", async () => {
     // the worker reads another database than the server's: one without the tables
     const elsewhere =

@@ -5,6 +5,9 @@ import { createServer } from "../http/server.js";
 import { startSweeper } from "../jobs/sweeper.js";
 import { openRuntime, type Runtime } from "../runtime.js";
 
+/** how often a server looks for export jobs that wait for a runner */
+const PENDING_WATCH_MS = 30_000;
+
 export async function serve(): Promise<void> {
   // what was running before this moment was left by a process that is gone (or is the CLI's); what this server starts is not
   const startedAt = new Date();
@@ -17,6 +20,8 @@ export async function serve(): Promise<void> {
     if (!stopping) logger.warn({ err }, "could not fail the exports and imports the previous run left running (is another process writing?); the next start will");
   });
   const stopSweeper = startSweeper(rt, rt.store);
+  // PostgreSQL: what another server queued and can no longer run (it stopped) is run here
+  rt.exportJobs.watchPending(PENDING_WATCH_MS);
   const server = createServer(rt);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const port = (server.address() as AddressInfo).port;

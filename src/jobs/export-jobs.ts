@@ -3,6 +3,8 @@
 // deploy, a crash) is queued again and starts over when a server starts — on
 // PostgreSQL one that no process runs any more (db/run-lock.ts) — up to
 // MAX_ATTEMPTS runs, so that a job that brings its server down cannot do it forever.
+// A job put back by a server that stopped gracefully is PENDING: a live server's
+// watchPending() takes it meanwhile.
 //
 // ZIP and JSONL exports run in a worker process each (worker.ts), which
 // reads through the driver and never starts Prisma: the server's own process
@@ -69,6 +71,7 @@ export class ExportJobs {
   private cancels = new Map<string, AbortController>();
   private pids = new Map<string, number>();
   private stopped = false;
+  private watch: NodeJS.Timeout | undefined;
 
   constructor(private deps: ExportJobsDeps) {}
 
@@ -94,9 +97,27 @@ export class ExportJobs {
       const running = await db.exportJob.findMany({ where, select: { id: true } });
       settled = await withFreeRunLocks(db, running.map((j) => j.id), exportLock, settle);
     }
-    const pending = await db.exportJob.findMany({ where: { status: "PENDING" }, orderBy: { createdAt: "asc" }, select: { id: true } });
-    for (const p of pending) this.enqueue(p.id);
-    return { ...settled, queued: pending.length };
+    return { ...settled, queued: await this.queuePending() };
+  }
+
+  /**
+   * Every `intervalMs`, queues the PENDING jobs this runner does not have yet:
+   * on PostgreSQL, those another server created or put back as it stopped are
+   * taken by whichever server is alive (the lock and the claim keep each job
+   * to one runner). The timer keeps no process alive; stop() ends it.
+   */
+  watchPending(intervalMs: number): void {
+    clearInterval(this.watch);
+    this.watch = setInterval(() => void this.queuePending().catch((err) => this.deps.logger.warn({ err }, "could not look for pending export jobs")), intervalMs);
+    this.watch.unref();
+  }
+
+  /** Queues the PENDING jobs not queued or running here, oldest first; how many. */
+  private async queuePending(): Promise<number> {
+    const pending = await this.deps.db.exportJob.findMany({ where: { status: "PENDING" }, orderBy: { createdAt: "asc" }, select: { id: true } });
+    const fresh = pending.filter((p) => !this.queue.includes(p.id) && !this.running.has(p.id));
+    for (const p of fresh) this.enqueue(p.id);
+    return fresh.length;
   }
 
   async create(input: { requestedById: string; ownerId: string; format: ExportFormat; filter: ExportFilter }) {
@@ -143,6 +164,7 @@ export class ExportJobs {
   /** Takes no more jobs and stops the running ones (a worker is killed, an OPENMEMORY export stops at its next progress report): they are queued again, for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.watch);
     this.queue = [];
     for (const c of this.cancels.values()) c.abort(new Error(INTERRUPTED));
     await Promise.allSettled([...this.running.values()]);
