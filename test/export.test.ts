@@ -84,6 +84,25 @@ const CancelExport = graphql(`
   }
 `);
 
+const DeleteArchive = graphql(`
+  mutation DeleteExportArchive($id: ID!) {
+    deleteExportArchive(id: $id) {
+      __typename
+      ... on DeleteExportArchiveSuccess {
+        job {
+          id
+          status
+          downloadUrl
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+    }
+  }
+`);
+
 const JobsQuery = graphql(`
   query ExportJobList {
     exportJobs(first: 50) {
@@ -384,6 +403,31 @@ describe("jobs and users", () => {
     const theirs = await s.gql(CancelExport, { id: done.id }, bob.token);
     expect(theirs.data!.cancelExportJob.__typename).toBe("NotFoundError");
     expect((await s.gql(JobQuery, { id: done.id }, alice.token)).data?.exportJob?.status).toBe("SUCCEEDED");
+  });
+
+  it("deleteExportArchive: the archive goes now and its link stops working; again, nothing to do; a job without one is a ValidationError", async () => {
+    const job = await exportAndWait({ filter: { sections: ["PERSONAS"] } });
+    const { storageKey } = await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } });
+    expect(await s.rt.store.exists(storageKey!)).toBe(true);
+    expect((await download(job.downloadUrl!)).res.status).toBe(200);
+    // another user's: unknown to them, and untouched
+    expect((await s.gql(DeleteArchive, { id: job.id }, bob.token)).data!.deleteExportArchive.__typename).toBe("NotFoundError");
+    expect(await s.rt.store.exists(storageKey!)).toBe(true);
+
+    const r = await s.gql(DeleteArchive, { id: job.id }, alice.token);
+    expect(r.data!.deleteExportArchive).toMatchObject({ __typename: "DeleteExportArchiveSuccess", job: { id: job.id, status: "EXPIRED", downloadUrl: null } });
+    expect(await s.rt.store.exists(storageKey!)).toBe(false);
+    expect(await s.rt.db.exportJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ storageKey: null, sha256: job.sha256 });
+    expect((await download(job.downloadUrl!)).res.status).toBe(404);
+    expect((await s.gql(DeleteArchive, { id: job.id }, alice.token)).data!.deleteExportArchive.__typename).toBe("DeleteExportArchiveSuccess");
+
+    const pending = await s.rt.db.exportJob.create({ data: { ownerId: alice.id, requestedById: alice.id, format: "ZIP", filter: storedFilter({ sections: ["MEMORIES"] }) as object } });
+    try {
+      const refused = await s.gql(DeleteArchive, { id: pending.id }, alice.token);
+      expect(refused.data!.deleteExportArchive).toMatchObject({ __typename: "ValidationError", message: expect.stringContaining("PENDING") });
+    } finally {
+      await s.rt.exportJobs.cancel(pending.id);
+    }
   });
 
   it("a restart starts the job that was running over, up to its last run, which fails with a reason", async () => {

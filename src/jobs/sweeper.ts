@@ -49,18 +49,7 @@ export async function sweepExpired(services: Services, store: BlobStore, now: Da
     });
     if (!jobs.length) break;
     after = jobs[jobs.length - 1].id;
-    const cleared: string[] = [];
-    for (const job of jobs) {
-      try {
-        if (await store.delete(job.storageKey!)) counts.exportBlobsDeleted++;
-        cleared.push(job.id);
-      } catch (err) {
-        logger.warn({ err, jobId: job.id, storageKey: job.storageKey }, "could not delete an expired export's blob; will retry");
-      }
-    }
-    if (cleared.length) {
-      await db.exportJob.updateMany({ where: { id: { in: cleared }, status: "EXPIRED" }, data: { storageKey: null } });
-    }
+    for (const job of jobs) if ((await retireExportBlob(services, store, job)) === "deleted") counts.exportBlobsDeleted++;
   }
 
   for (let after = ""; ; ) {
@@ -94,6 +83,39 @@ export async function sweepExpired(services: Services, store: BlobStore, now: Da
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   if (total) logger.info(counts, "swept expired exports and uploads");
   return counts;
+}
+
+/**
+ * Deletes an EXPIRED job's archive and clears its storageKey; a failure is
+ * logged and left for the next sweep, which retries every EXPIRED job that
+ * still has a storageKey.
+ */
+async function retireExportBlob(services: Services, store: BlobStore, job: { id: string; storageKey: string | null }): Promise<"deleted" | "gone" | "failed"> {
+  if (!job.storageKey) return "gone";
+  let deleted: boolean;
+  try {
+    deleted = await store.delete(job.storageKey);
+  } catch (err) {
+    services.logger.warn({ err, jobId: job.id, storageKey: job.storageKey }, "could not delete an expired export's blob; will retry");
+    return "failed";
+  }
+  await services.db.exportJob.updateMany({ where: { id: job.id, status: "EXPIRED" }, data: { storageKey: null } });
+  return deleted ? "deleted" : "gone";
+}
+
+/**
+ * Expires a finished export now, at its owner's word: its download links stop
+ * working at once and its archive is deleted (or, should the store fail, by the
+ * next sweep). True when the job is EXPIRED now (it may have been already);
+ * false when it has not SUCCEEDED (PENDING, RUNNING, FAILED).
+ */
+export async function expireExportNow(services: Services, store: BlobStore, jobId: string): Promise<boolean> {
+  const { db } = services;
+  await db.exportJob.updateMany({ where: { id: jobId, status: "SUCCEEDED" }, data: { status: "EXPIRED", expiresAt: new Date() } });
+  const job = await db.exportJob.findUnique({ where: { id: jobId }, select: { id: true, status: true, storageKey: true } });
+  if (job?.status !== "EXPIRED") return false;
+  await retireExportBlob(services, store, job);
+  return true;
 }
 
 /**

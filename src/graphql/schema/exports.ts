@@ -5,6 +5,7 @@ import { exportStats, type ExportStats } from "../../engine/stats.js";
 import { downloadTokenForJob, downloadUrl } from "../../http/downloads.js";
 import { MAX_ATTEMPTS } from "../../jobs/export-jobs.js";
 import { followProgress, type JobProgress } from "../../jobs/progress.js";
+import { expireExportNow } from "../../jobs/sweeper.js";
 import { builder } from "../builder.js";
 import { notFound } from "./errors.js";
 import type { Context } from "../context.js";
@@ -159,6 +160,36 @@ builder.mutationField("cancelExportJob", (t) =>
       if (!(await ctx.services.exportJobs.cancel(job.id))) {
         const now = await ctx.services.db.exportJob.findUniqueOrThrow({ where: { id: job.id }, select: { status: true } });
         throw new ValidationError(`the export has finished (${now.status}): there is nothing to cancel`, [{ path: "id", message: `the job is ${now.status}` }]);
+      }
+      return { jobId: job.id };
+    },
+  }),
+);
+
+const DeleteExportArchiveSuccess = builder.objectRef<{ jobId: string }>("DeleteExportArchiveSuccess").implement({
+  fields: (t) => ({
+    job: t.prismaField({
+      type: "ExportJob",
+      resolve: (query, parent, _args, ctx) => ctx.services.db.exportJob.findUniqueOrThrow({ ...query, where: { id: parent.jobId } }),
+    }),
+  }),
+});
+
+builder.mutationField("deleteExportArchive", (t) =>
+  t.field({
+    type: DeleteExportArchiveSuccess,
+    description:
+      "Deletes a finished export's archive from the server now, before it would expire: the job becomes EXPIRED and its download links stop working " +
+      "(a download under way may finish). Again on an EXPIRED job: nothing more to do. A job that has not SUCCEEDED is a ValidationError (`cancelExportJob` stops one running).",
+    authScopes: { authenticated: true },
+    errors: { types: [ValidationError, NotFoundError], directResult: true, union: { name: "DeleteExportArchiveResult" } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, { id }, ctx) => {
+      const job = await ctx.services.db.exportJob.findFirst({ where: { id: String(id), ...visibleJobs(ctx.viewer!.id) }, select: { id: true } });
+      if (!job) throw new NotFoundError(`no export job ${id}`);
+      if (!(await expireExportNow(ctx.services, ctx.services.store, job.id))) {
+        const now = await ctx.services.db.exportJob.findUniqueOrThrow({ where: { id: job.id }, select: { status: true } });
+        throw new ValidationError(`the export has no archive to delete: it is ${now.status}`, [{ path: "id", message: `the job is ${now.status}` }]);
       }
       return { jobId: job.id };
     },
