@@ -136,64 +136,58 @@ builder.mutationField("exportBackup", (t) =>
   }),
 );
 
-const CancelExportJobSuccess = builder.objectRef<{ jobId: string }>("CancelExportJobSuccess").implement({
-  fields: (t) => ({
-    job: t.prismaField({
-      type: "ExportJob",
-      resolve: (query, parent, _args, ctx) => ctx.services.db.exportJob.findUniqueOrThrow({ ...query, where: { id: parent.jobId } }),
+/**
+ * A mutation on one export job the viewer can see: `act` does it and says
+ * whether it could; when it could not, the job's status is the ValidationError's reason.
+ */
+function jobMutation(
+  name: string,
+  description: string,
+  act: (ctx: Context, jobId: string) => Promise<boolean>,
+  refusal: (status: string) => string,
+) {
+  const Success = builder.objectRef<{ jobId: string }>(`${name[0].toUpperCase()}${name.slice(1)}Success`).implement({
+    fields: (t) => ({
+      job: t.prismaField({
+        type: "ExportJob",
+        resolve: (query, parent, _args, ctx) => ctx.services.db.exportJob.findUniqueOrThrow({ ...query, where: { id: parent.jobId } }),
+      }),
     }),
-  }),
-});
+  });
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: Success,
+      description,
+      authScopes: { authenticated: true },
+      errors: { types: [ValidationError, NotFoundError], directResult: true, union: { name: `${name[0].toUpperCase()}${name.slice(1)}Result` } },
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (_root, { id }, ctx) => {
+        const job = await ctx.services.db.exportJob.findFirst({ where: { id: String(id), ...visibleJobs(ctx.viewer!.id) }, select: { id: true } });
+        if (!job) throw new NotFoundError(`no export job ${id}`);
+        if (!(await act(ctx, job.id))) {
+          const { status } = await ctx.services.db.exportJob.findUniqueOrThrow({ where: { id: job.id }, select: { status: true } });
+          throw new ValidationError(refusal(status), [{ path: "id", message: `the job is ${status}` }]);
+        }
+        return { jobId: job.id };
+      },
+    }),
+  );
+}
 
-builder.mutationField("cancelExportJob", (t) =>
-  t.field({
-    type: CancelExportJobSuccess,
-    description:
-      "Stops an export that has not finished (PENDING or RUNNING): it ends FAILED with the error `cancelled`, and no archive is kept. " +
-      "A job that has finished is a ValidationError; one you cannot see, a NotFoundError.",
-    authScopes: { authenticated: true },
-    errors: { types: [ValidationError, NotFoundError], directResult: true, union: { name: "CancelExportJobResult" } },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, { id }, ctx) => {
-      const job = await ctx.services.db.exportJob.findFirst({ where: { id: String(id), ...visibleJobs(ctx.viewer!.id) }, select: { id: true } });
-      if (!job) throw new NotFoundError(`no export job ${id}`);
-      if (!(await ctx.services.exportJobs.cancel(job.id))) {
-        const now = await ctx.services.db.exportJob.findUniqueOrThrow({ where: { id: job.id }, select: { status: true } });
-        throw new ValidationError(`the export has finished (${now.status}): there is nothing to cancel`, [{ path: "id", message: `the job is ${now.status}` }]);
-      }
-      return { jobId: job.id };
-    },
-  }),
+jobMutation(
+  "cancelExportJob",
+  "Stops an export that has not finished (PENDING or RUNNING): it ends FAILED with the error `cancelled`, and no archive is kept. " +
+    "A job that has finished is a ValidationError; one you cannot see, a NotFoundError.",
+  (ctx, jobId) => ctx.services.exportJobs.cancel(jobId),
+  (status) => `the export has finished (${status}): there is nothing to cancel`,
 );
 
-const DeleteExportArchiveSuccess = builder.objectRef<{ jobId: string }>("DeleteExportArchiveSuccess").implement({
-  fields: (t) => ({
-    job: t.prismaField({
-      type: "ExportJob",
-      resolve: (query, parent, _args, ctx) => ctx.services.db.exportJob.findUniqueOrThrow({ ...query, where: { id: parent.jobId } }),
-    }),
-  }),
-});
-
-builder.mutationField("deleteExportArchive", (t) =>
-  t.field({
-    type: DeleteExportArchiveSuccess,
-    description:
-      "Deletes a finished export's archive from the server now, before it would expire: the job becomes EXPIRED and its download links stop working " +
-      "(a download under way may finish). Again on an EXPIRED job: nothing more to do. A job that has not SUCCEEDED is a ValidationError (`cancelExportJob` stops one running).",
-    authScopes: { authenticated: true },
-    errors: { types: [ValidationError, NotFoundError], directResult: true, union: { name: "DeleteExportArchiveResult" } },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, { id }, ctx) => {
-      const job = await ctx.services.db.exportJob.findFirst({ where: { id: String(id), ...visibleJobs(ctx.viewer!.id) }, select: { id: true } });
-      if (!job) throw new NotFoundError(`no export job ${id}`);
-      if (!(await expireExportNow(ctx.services, ctx.services.store, job.id))) {
-        const now = await ctx.services.db.exportJob.findUniqueOrThrow({ where: { id: job.id }, select: { status: true } });
-        throw new ValidationError(`the export has no archive to delete: it is ${now.status}`, [{ path: "id", message: `the job is ${now.status}` }]);
-      }
-      return { jobId: job.id };
-    },
-  }),
+jobMutation(
+  "deleteExportArchive",
+  "Deletes a finished export's archive from the server now, before it would expire: the job becomes EXPIRED and its download links stop working " +
+    "(a download under way may finish). Again on an EXPIRED job: nothing more to do. A job that has not SUCCEEDED is a ValidationError (`cancelExportJob` stops one running).",
+  (ctx, jobId) => expireExportNow(ctx.services, ctx.services.store, jobId),
+  (status) => `the export has no archive to delete: it is ${status}`,
 );
 
 builder.queryField("exportJob", (t) =>
