@@ -719,6 +719,10 @@ describe("POST /api/import, /api/import/preview, GET /api/import/history (FOVEA)
     const fromAlice = (daves.imports as Json[]).find((i) => i.filename === "alice.jsonl")!;
     expect(fromAlice).toMatchObject({ success: true, status: "SUCCEEDED", format: "FOVEA", crossUser: true, itemsSkipped: 0 });
     expect(fromAlice.itemsImported).toBe(exportedLines.length - 1);
+    // every record of alice's file was someone else's: its conflicts, by kind
+    expect(fromAlice.conflictCount).toBe(exportedLines.length - 1);
+    expect((fromAlice.conflictGroups as Json[]).reduce((n, g) => n + (g.count as number), 0)).toBe(fromAlice.conflictCount);
+    expect((fromAlice.conflictGroups as Json[]).every((g) => g.type === "ForeignRecordConflict" && g.resolution === "CREATE_NEW")).toBe(true);
     // a failed import keeps its typed error, said as the import's own 400 said it
     const eves = await json(await fetch(`${s.url}/api/import/history`, { headers: auth(eve) }));
     const broken = (eves.imports as Json[]).find((i) => i.status === "FAILED")!;

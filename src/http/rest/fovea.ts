@@ -20,7 +20,7 @@ import { STATUS_CODES } from "node:http";
 import type { Viewer } from "../../auth/users.js";
 import { writeFoveaExport } from "../../engine/archive/fovea-writer.js";
 import { resolveExportFilter, type ExportFilterInput } from "../../engine/filter.js";
-import { failureFrom } from "../../engine/import/history.js";
+import { conflictGroupsOf, failureFrom } from "../../engine/import/history.js";
 import { importArchive, previewArchive } from "../../engine/import/service.js";
 import type { ImportRecord } from "../../generated/sqlite/client.js";
 import type { Conflict, ImportOptions, KindPlanCounts } from "../../engine/import/types.js";
@@ -270,6 +270,8 @@ async function historyRoute(services: Services, viewer: Viewer, req: IncomingMes
         targetUserId: r.targetUserId,
         byteSize: Number(r.byteSize),
         sha256: r.sha256,
+        conflictCount: r.conflictCount,
+        conflictGroups: conflictGroupsOf(r),
         error: r.error,
         failure: failureBody(r),
         createdAt: r.startedAt.toISOString(),
