@@ -176,7 +176,8 @@ describe("stowage import", () => {
     }
     const out = join(tdb.dataDir, "sender.zip");
     expect((await runCli(["export", "--user", "sender@example.com", "--out", out], env)).code).toBe(0);
-    const records = (await readNative(readFileSync(out))).lines.length - 1;
+    const { lines } = await readNative(readFileSync(out));
+    const records = lines.length - 1;
     const percents = (stderr: string, verb: string) =>
       stderr
         .split("\n")
@@ -192,7 +193,6 @@ describe("stowage import", () => {
     expect(preview.stdout).toContain(`${records} records, exported by another user`);
     // the conflicts by kind, every record one, the biggest group first
     expect(preview.stdout).toContain(`\n${records} conflict(s):\n`);
-    const { lines } = await readNative(readFileSync(out));
     const memories = lines.flatMap((l, i) => (l.type === "memory" ? [i + 1] : []));
     expect(preview.stdout).toContain(`  ${memories.length} × memory ForeignRecordConflict → CREATE_NEW, lines ${memories.slice(0, 5).join(", ")}, …\n      e.g. line ${memories[0]}: exported by another user`);
     const tallies = [...preview.stdout.matchAll(/^ {2}(\d+) × /gm)].map((m) => Number(m[1]));

@@ -9,7 +9,7 @@ export interface ConflictGroup {
   kind: string;
   resolution: Resolution;
   count: number;
-  /** its first lines, in file order */
+  /** the first lines planned, in file order (a line whose references point forward is planned late) */
   lines: number[];
 }
 

@@ -146,7 +146,8 @@ function jobMutation(
   act: (ctx: Context, jobId: string) => Promise<boolean>,
   refusal: (status: string) => string,
 ) {
-  const Success = builder.objectRef<{ jobId: string }>(`${name[0].toUpperCase()}${name.slice(1)}Success`).implement({
+  const typeName = `${name[0].toUpperCase()}${name.slice(1)}`;
+  const Success = builder.objectRef<{ jobId: string }>(`${typeName}Success`).implement({
     fields: (t) => ({
       job: t.prismaField({
         type: "ExportJob",
@@ -159,7 +160,7 @@ function jobMutation(
       type: Success,
       description,
       authScopes: { authenticated: true },
-      errors: { types: [ValidationError, NotFoundError], directResult: true, union: { name: `${name[0].toUpperCase()}${name.slice(1)}Result` } },
+      errors: { types: [ValidationError, NotFoundError], directResult: true, union: { name: `${typeName}Result` } },
       args: { id: t.arg.id({ required: true }) },
       resolve: async (_root, { id }, ctx) => {
         const job = await ctx.services.db.exportJob.findFirst({ where: { id: String(id), ...visibleJobs(ctx.viewer!.id) }, select: { id: true } });

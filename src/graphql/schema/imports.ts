@@ -42,7 +42,9 @@ const ConflictGroupRef = builder.objectRef<ConflictGroup>("ConflictGroup").imple
     kind: t.exposeString("kind"),
     resolution: t.field({ type: ResolutionEnum, resolve: (g) => g.resolution }),
     count: t.exposeInt("count"),
-    lines: t.exposeIntList("lines", { description: `its first ${CONFLICT_GROUP_LINES} lines, in file order` }),
+    lines: t.exposeIntList("lines", {
+      description: `the first ${CONFLICT_GROUP_LINES} lines planned, in file order (a line whose references point forward is planned late)`,
+    }),
   }),
 });
 
